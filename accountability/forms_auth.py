@@ -63,6 +63,6 @@ class InvitationAcceptForm(CrispyMixin, auth_forms.SetPasswordMixin, forms.Form)
 def axes_username(request, credentials=None) -> str:
     """The account key for django-axes: e-mail logins are case-insensitive, so the lockout
     counter must be too — otherwise `Pat@x` and `pat@x` would each get their own 5 tries."""
-    field = getattr(settings, "AXES_USERNAME_FORM_FIELD", "username")
+    field = settings.AXES_USERNAME_FORM_FIELD
     value = credentials.get(field) if credentials else getattr(request, "POST", {}).get(field)
     return (value or "").strip().lower()

@@ -248,7 +248,9 @@ class AuditEvent(models.Model):
     """Append-only record of a change. Written by `accountability.services.audit_log` only."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=80)
     object_type = models.CharField(max_length=80, blank=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import secrets
 from typing import Any
 
@@ -20,8 +19,6 @@ from django.utils import timezone
 
 from .errors import AccountabilityError, InvitationError, MembershipError
 from .models import AuditEvent, Invitation, Membership, Notification, Organization, Role, Team, User
-
-log = logging.getLogger(__name__)
 
 ORGANIZATION_SETTINGS = (
     "name",
@@ -89,24 +86,30 @@ def audit_log(
 
 
 def notification_send(*, recipient: User, kind: str, text: str, link: str = "", email: bool = True) -> Notification:
-    """An in-app notification, and the same text by e-mail once the transaction commits."""
+    """An in-app notification; the same text goes out by e-mail from a worker once the
+    transaction commits (a rolled-back change never e-mails anyone)."""
+    from .tasks import notification_email  # tasks import services: keep the cycle lazy
+
     membership = recipient.membership
     notification = Notification.objects.create(
         recipient=recipient, organization=membership.organization, kind=kind, text=text[:500], link=link
     )
     if email and recipient.is_active:
-        transaction.on_commit(lambda: _notification_email(notification))
+        notification_email.delay_on_commit(notification.pk)
     return notification
 
 
-def _notification_email(notification: Notification) -> None:
+def notification_email_send(*, notification_id: int) -> bool:
+    """E-mail one notification. Returns False when there is nothing to send (deleted,
+    recipient deactivated meanwhile)."""
+    notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
+    if notification is None or not notification.recipient.is_active:
+        return False
     context = {"notification": notification, "site_url": settings.SITE_URL}
     subject = render_to_string("emails/notification-subject.txt", context).strip()
     body = render_to_string("emails/notification-body.txt", context)
-    try:
-        send_mail(subject, body, None, [notification.recipient.email], fail_silently=False)
-    except Exception:  # a mail outage must never undo or break the in-app notification
-        log.exception("notification e-mail failed id=%s", notification.pk)
+    send_mail(subject, body, None, [notification.recipient.email])
+    return True
 
 
 def notifications_mark_read(*, user: User, notification_ids=None) -> int:
@@ -197,7 +200,9 @@ def team_update(*, team: Team, by: User, name: str, managers) -> Team:
             team.name = name
             team.save(update_fields=["name"])
             team.managers.set(managers)
-            audit_log(organization=team.organization, actor=by, action="team.update", obj=team, before=before, after=after)
+            audit_log(
+                organization=team.organization, actor=by, action="team.update", obj=team, before=before, after=after
+            )
     except IntegrityError:
         raise AccountabilityError(f"A team named “{name}” already exists.", field="name") from None
     return team
@@ -268,7 +273,9 @@ def membership_change(*, membership: Membership, by: User, role: str, team: Team
                 managed.managers.remove(membership.user)
         elif team is not None:
             team.managers.add(membership.user)
-        audit_log(organization=organization, actor=by, action="membership.change", obj=membership, before=before, after=after)
+        audit_log(
+            organization=organization, actor=by, action="membership.change", obj=membership, before=before, after=after
+        )
     return membership
 
 
@@ -376,7 +383,9 @@ def invitation_create(
             obj=invitation,
             after={"email": email, "role": role, "team": team.pk if team else None},
         )
-        transaction.on_commit(lambda: _invitation_email(invitation, token))
+        # robust: a mail outage is logged, never turned into an error page — the leader is
+        # shown the link to pass on by hand.
+        transaction.on_commit(lambda: _invitation_email(invitation, token), robust=True)
     return invitation, token
 
 

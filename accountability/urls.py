@@ -2,13 +2,17 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .views import health, home, notifications
+from .views import health, home, mfa, notifications
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read/", notifications.notification_mark_read, name="notifications_read"),
+    path("accounts/mfa/", mfa.mfa_status, name="mfa_status"),
+    path("accounts/mfa/setup/", mfa.mfa_setup, name="mfa_setup"),
+    path("accounts/mfa/verify/", mfa.mfa_verify, name="mfa_verify"),
+    path("accounts/mfa/disable/", mfa.mfa_disable, name="mfa_disable"),
     path("accounts/", include("accountability.urls_auth")),
     path("settings/", include("accountability.urls_settings")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -4,6 +4,7 @@ pages show the member's organization, teams and people, with a constant number o
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from ..access import member_required, teams_visible_to
 from ..models import Membership, Role
@@ -33,6 +34,7 @@ def teams_for_home(user, today):
     )
 
 
+@require_safe
 @member_required
 def home(request):
     membership = request.membership
