@@ -21,7 +21,9 @@ def _timezone_choices():
 
 def _helper(submit_label: str, *layout) -> FormHelper:
     helper = FormHelper()
-    helper.form_tag = False  # the template owns <form>, so action URLs and CSRF stay visible there
+    # The template owns <form> and its CSRF token, so action URLs stay visible there.
+    helper.form_tag = False
+    helper.disable_csrf = True
     helper.layout = Layout(*layout) if layout else None
     helper.add_input(Submit("submit", submit_label, css_class="btn-touch"))
     return helper
@@ -62,8 +64,7 @@ class OrganizationForm(forms.ModelForm):
             "for their manager to verify (0–50).",
             "nudge_weekday": "The day producers who are behind get a “you are N short” reminder.",
             "digest_weekday": "The day everyone gets their weekly summary e-mail.",
-            "require_mfa_for_leaders": "Leaders must sign in with an authenticator app code as well as their "
-            "password.",
+            "require_mfa_for_leaders": "Leaders must sign in with an authenticator app code as well as their password.",
         }
 
     def __init__(self, *args, **kwargs):

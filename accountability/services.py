@@ -450,5 +450,12 @@ def invitation_revoke(*, invitation: Invitation, by: User) -> Invitation:
     with transaction.atomic():
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
-        audit_log(organization=invitation.organization, actor=by, action="invitation.revoke", obj=invitation)
+        audit_log(
+            organization=invitation.organization,
+            actor=by,
+            action="invitation.revoke",
+            obj=invitation,
+            before={"state": "pending"},
+            after={"state": "revoked"},
+        )
     return invitation

@@ -142,7 +142,9 @@ def invite(request):
     form = InvitationForm(_bound(request), organization=organization, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation, token = services.invitation_create(organization=organization, by=request.user, **form.cleaned_data)
+            invitation, token = services.invitation_create(
+                organization=organization, by=request.user, **form.cleaned_data
+            )
         except AccountabilityError as error:
             _service_error(form, error)
         else:
@@ -152,7 +154,7 @@ def invite(request):
                 request,
                 format_html(
                     "Invitation sent to {}. If the e-mail does not arrive, share this link with them — "
-                    "it is shown only now: <code class=\"user-select-all text-break\">{}</code>",
+                    'it is shown only now: <code class="user-select-all text-break">{}</code>',
                     invitation.email,
                     services.invitation_url(token),
                 ),
