@@ -185,10 +185,11 @@ def get_team_for_user(user, pk, *, write: bool = False) -> Team:
 def get_producer_for_user(user, pk, *, write: bool = False) -> User:
     """A producer (user) by id: 404 unless the caller may see them privately; with
     write=True, 403 unless the caller may act on them (their manager or a leader)."""
-    member = get_visible_or_404(members_visible_to(user).filter(role=Role.PRODUCER), user, pk, "producer")
-    if write and not can_act_on_producer(user, member.user):
+    visible = User.objects.filter(membership__in=members_visible_to(user).filter(role=Role.PRODUCER))
+    producer = get_visible_or_404(visible, user, pk, "producer")
+    if write and not can_act_on_producer(user, producer):
         refuse(user, f"act on producer {pk}")
-    return member.user
+    return producer
 
 
 # --- views -------------------------------------------------------------------------

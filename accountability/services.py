@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Model
@@ -132,7 +133,11 @@ def organization_update(*, organization: Organization, by: User, data: dict) -> 
         before = snapshot(organization, data.keys())
         for key, value in data.items():
             setattr(organization, key, value)
-        organization.full_clean()
+        try:
+            organization.full_clean()
+        except ValidationError as error:  # forms validate first; this guards API and scripts
+            field, messages = next(iter(error.message_dict.items()))
+            raise AccountabilityError(" ".join(messages), field=field) from None
         changed = {k: v for k, v in snapshot(organization, data.keys()).items() if before[k] != v}
         if changed:
             organization.save(update_fields=list(changed))

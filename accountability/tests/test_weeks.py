@@ -6,7 +6,7 @@ import functools
 import zoneinfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from accountability.models import Organization
@@ -40,6 +40,7 @@ ZONES = [
     "America/Havana",  # DST at midnight: midnight skipped in spring, doubled in autumn
     "Asia/Tehran",  # midnight DST until 2022, and 30-minute offset changes in the 1970s
     "Pacific/Chatham",  # UTC+12:45 / +13:45
+    "America/St_Johns",  # UTC-3:30; until 2011 fell back at 00:01 to 23:01 of the day before
 ]
 FIRST = dt.datetime(1970, 1, 8, tzinfo=UTC)
 LAST = dt.datetime(2100, 12, 24, tzinfo=UTC)
@@ -68,32 +69,6 @@ def offset_changes(zone: str) -> tuple[dt.datetime, ...]:
     return tuple(changes)
 
 
-def uniform_instants():
-    return st.datetimes(
-        min_value=FIRST.replace(tzinfo=None), max_value=LAST.replace(tzinfo=None)
-    ).map(lambda naive: naive.replace(tzinfo=UTC))
-
-
-@st.composite
-def zone_and_instant(draw):
-    """A zone and an instant: uniform over 1970–2100, or within eight days of one of the
-    zone's offset changes (give or take a microsecond, to land on both sides of a bound)."""
-    zone = draw(st.sampled_from(ZONES))
-    changes = offset_changes(zone)
-    if changes and draw(st.booleans()):
-        change = draw(st.sampled_from(changes))
-        minutes = draw(st.integers(min_value=-8 * 24 * 60, max_value=8 * 24 * 60))
-        nudge = draw(st.sampled_from([-US, dt.timedelta(0), US]))
-        moment = change + dt.timedelta(minutes=minutes) + nudge
-    else:
-        moment = draw(uniform_instants())
-    return zone, moment
-
-
-weekdays = st.integers(min_value=0, max_value=6)
-PROPERTY_SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
 def local(moment: dt.datetime, zone: str) -> dt.datetime:
     return moment.astimezone(zoneinfo.ZoneInfo(zone))
 
@@ -102,13 +77,59 @@ def utc(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=UTC)
 
 
+weekdays = st.integers(min_value=0, max_value=6)
+
+
+def uniform_instants():
+    return st.datetimes(min_value=FIRST.replace(tzinfo=None), max_value=LAST.replace(tzinfo=None)).map(
+        lambda naive: naive.replace(tzinfo=UTC)
+    )
+
+
+@st.composite
+def zone_instant_weekday(draw):
+    """A zone, an instant and a week-start weekday. The instant is uniform over 1970–2100,
+    or near one of the zone's offset changes (within 90 minutes or 8 days, give or take a
+    microsecond to land on both sides of a bound); then the week often starts on the
+    local day of the change, so that week bounds and DST changes coincide."""
+    zone = draw(st.sampled_from(ZONES))
+    changes = offset_changes(zone)
+    if not changes or draw(st.booleans()):
+        return zone, draw(uniform_instants()), draw(weekdays)
+    change = draw(st.sampled_from(changes))
+    minutes = draw(st.integers(-90, 90) | st.integers(-8 * 24 * 60, 8 * 24 * 60))
+    moment = change + dt.timedelta(minutes=minutes) + draw(st.sampled_from([-US, dt.timedelta(0), US]))
+    change_day = local(change, zone).weekday()
+    return zone, moment, draw(st.just(change_day) | st.just((change_day + 1) % 7) | weekdays)
+
+
+PROPERTY_SETTINGS = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def with_known_edges(test):
+    """Always try the nastiest known instants as well as the random ones."""
+    edges = [
+        ("America/St_Johns", dt.datetime(2006, 10, 29, 3, tzinfo=UTC), 6),  # the repeated Saturday 23:30
+        ("America/St_Johns", dt.datetime(2006, 10, 29, 2, 30, tzinfo=UTC), 6),  # the first of two midnights
+        ("America/Havana", dt.datetime(2026, 3, 8, 5, tzinfo=UTC), 6),  # 01:00 after a skipped midnight
+        ("America/Havana", dt.datetime(2026, 11, 1, 4, 30, tzinfo=UTC), 6),  # the first of two 00:30s
+        ("Pacific/Kiritimati", dt.datetime(1994, 12, 31, 10, tzinfo=UTC), 5),  # after the skipped Saturday
+        ("Australia/Lord_Howe", dt.datetime(2026, 4, 4, 15, tzinfo=UTC), 6),  # 30-minute fall-back
+        ("America/Chicago", dt.datetime(2026, 3, 8, 8, tzinfo=UTC), 0),  # 03:00 CDT, just after the jump
+    ]
+    for case in edges:
+        test = example(case)(test)
+    return test
+
+
 # --- properties --------------------------------------------------------------------------
 
 
 @PROPERTY_SETTINGS
-@given(zone_and_instant(), weekdays)
-def test_every_instant_is_in_exactly_one_week_starting_on_the_weekday(zone_moment, week_start):
-    zone, moment = zone_moment
+@with_known_edges
+@given(zone_instant_weekday())
+def test_every_instant_is_in_exactly_one_week_starting_on_the_weekday(case):
+    zone, moment, week_start = case
     cal = WeekCalendar(zoneinfo.ZoneInfo(zone), week_start)
     week = week_start_for(moment, cal)
     start, end = week_bounds(week, cal)
@@ -121,28 +142,34 @@ def test_every_instant_is_in_exactly_one_week_starting_on_the_weekday(zone_momen
 
 
 @PROPERTY_SETTINGS
-@given(zone_and_instant(), weekdays)
-def test_week_bounds_are_the_first_instants_of_the_local_start_dates(zone_moment, week_start):
+@with_known_edges
+@given(zone_instant_weekday())
+def test_week_bounds_are_the_first_instants_of_the_local_start_dates(case):
     """A bound is the first instant whose local date is on or after the week's start date —
     local midnight, or the first instant after a DST gap (Havana), or after a skipped day
     (Kiritimati)."""
-    zone, moment = zone_moment
+    zone, moment, week_start = case
     cal = WeekCalendar(zoneinfo.ZoneInfo(zone), week_start)
     week = week_start_for(moment, cal)
     start, end = week_bounds(week, cal)
 
     for bound, day in ((start, week), (end, week + ONE_WEEK)):
         assert local(bound - US, zone).date() < day <= local(bound, zone).date()
-    assert week <= local(moment, zone).date() < week + ONE_WEEK
+    day = local(moment, zone).date()
+    # Its local date is one of the week's seven — except in the hour repeated by a fall-back
+    # across midnight (St. John's before 2011), which comes after the week's first midnight.
+    repeated_hour = day == week - dt.timedelta(days=1) and moment - start < HOUR
+    assert week <= day < week + ONE_WEEK or repeated_hour
     # Offsets change by at most an hour in a week, except Kiritimati's skipped day.
     slack = dt.timedelta(days=1) if zone == "Pacific/Kiritimati" else HOUR
     assert abs((end - start) - ONE_WEEK) <= slack
 
 
 @PROPERTY_SETTINGS
-@given(zone_and_instant(), weekdays)
-def test_week_start_for_its_own_bounds(zone_moment, week_start):
-    zone, moment = zone_moment
+@with_known_edges
+@given(zone_instant_weekday())
+def test_week_start_for_its_own_bounds(case):
+    zone, moment, week_start = case
     cal = WeekCalendar(zoneinfo.ZoneInfo(zone), week_start)
     week = week_start_for(moment, cal)
     start, end = week_bounds(week, cal)
@@ -154,9 +181,9 @@ def test_week_start_for_its_own_bounds(zone_moment, week_start):
 
 
 @PROPERTY_SETTINGS
-@given(zone_and_instant(), weekdays, st.integers(min_value=0, max_value=24 * 14))
-def test_an_organization_and_its_calendar_agree(zone_moment, week_start, grace_hours):
-    zone, moment = zone_moment
+@given(zone_instant_weekday(), st.integers(min_value=0, max_value=24 * 14))
+def test_an_organization_and_its_calendar_agree(case, grace_hours):
+    zone, moment, week_start = case
     organization = Organization(timezone=zone, week_start=week_start, grace_hours=grace_hours)
     cal = WeekCalendar(zoneinfo.ZoneInfo(zone), week_start, grace_hours)
 
@@ -270,6 +297,21 @@ def test_havana_skipped_midnight_starts_the_week_at_one():
     assert end == utc(2026, 3, 15, 4)  # Sunday 00:00 CDT (UTC-4)
     assert end - start == dt.timedelta(hours=167)
     assert week_start_for(start - US, cal) == dt.date(2026, 3, 1)
+
+
+def test_st_johns_repeated_hour_across_midnight_belongs_to_the_new_week():
+    """2006-10-29 00:01 NDT (UTC-2:30) fell back to 2006-10-28 23:01 NST (UTC-3:30):
+    Sunday's midnight came twice and Saturday 23:01–23:59 came again after it. A
+    Sunday-start week begins at the first midnight, so the second Saturday 23:30 is in it."""
+    cal = WeekCalendar(zoneinfo.ZoneInfo("America/St_Johns"), 6)
+    start, end = week_bounds(dt.date(2006, 10, 29), cal)
+    assert start == utc(2006, 10, 29, 2, 30)
+    assert end == utc(2006, 11, 5, 3, 30)  # 00:00 NST
+    assert end - start == dt.timedelta(hours=169)
+    second_saturday_2330 = utc(2006, 10, 29, 3)
+    assert local(second_saturday_2330, "America/St_Johns").date() == dt.date(2006, 10, 28)
+    assert week_start_for(second_saturday_2330, cal) == dt.date(2006, 10, 29)
+    assert week_start_for(utc(2006, 10, 29, 2, 29), cal) == dt.date(2006, 10, 22)  # the first Saturday 23:59
 
 
 # --- closing and bad input ------------------------------------------------------------
