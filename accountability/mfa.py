@@ -21,6 +21,7 @@ from .access import membership_of
 from .errors import AccountabilityError
 from .services import audit_log
 
+
 def confirmed_device(user) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 

@@ -56,7 +56,8 @@ def mfa_setup(request):
     if device is None or request.method == "GET" and "restart" in request.GET:
         device = mfa.totp_setup_start(user=request.user)
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and _apply(form, lambda code: mfa.totp_setup_confirm(request=request, device=device, code=code)):
+    confirm = lambda code: mfa.totp_setup_confirm(request=request, device=device, code=code)  # noqa: E731
+    if request.method == "POST" and _apply(form, confirm):
         messages.success(request, "Two-factor authentication is on. You will be asked for a code at each login.")
         return redirect(_next_url(request))
     context = {"form": form, "qr_svg": mfa.totp_qr_svg(device), "secret": _base32(device), "next": _next_url(request)}
