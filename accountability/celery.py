@@ -39,6 +39,12 @@ app.conf.update(
             "task": "accountability.tasks.housekeeping",
             "schedule": 15 * 60,
         },
+        # Hourly: pick each producer's random verification sample for the week that just
+        # ended (per organization-local week; idempotent, so re-runs change nothing).
+        "pick-verification-samples": {
+            "task": "activities.tasks.pick_verification_samples",
+            "schedule": 60 * 60,
+        },
     },
 )
 app.autodiscover_tasks()

@@ -15,6 +15,8 @@ urlpatterns = [
     path("accounts/mfa/disable/", mfa.mfa_disable, name="mfa_disable"),
     path("accounts/", include("accountability.urls_auth")),
     path("settings/", include("accountability.urls_settings")),
+    path("activities/", include("activities.urls")),
+    path("api/v1/", include("accountability.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
