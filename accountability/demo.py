@@ -11,26 +11,42 @@ work adds its own step (activity types, expectations, the ladder, weeks of histo
 appending a function `seed_<what>(ctx)` to that list; a step must be idempotent too.
 
 Nothing here acts as a real person: audit events written while seeding have no actor.
+
+Activities (SPEC §6, issue 3): the default activity types, weekly expectations effective
+from HISTORY_WEEKS back, and HISTORY_CLOSED_WEEKS weeks of history plus the open week so
+far for every demo producer, each following a habit (steady, star, slipping, erratic,
+stopped). The history is generated deterministically (one random.Random per producer,
+seeded by organization and e-mail) relative to "now", and written only once per
+organization (recognised by external ids starting with DEMO_ID_PREFIX).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from activities.models import Activity, ActivityType, Expectation, ReviewReason, Source, Status
+from activities.selectors import expectations_in_force
+from activities.services.config import default_activity_types_create
+
 from . import services
 from .errors import AccountabilityError
 from .models import Membership, Organization, Role, Team, User, Weekday
-from .weeks import align
+from .weeks import ONE_WEEK, align, current_week_start, week_start_for
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 — a published demo login (SPEC §6), not a secret
 HISTORY_WEEKS = 16  # members start this many weeks back: room for 12 closed weeks of history
 RECENT_JOIN_DAYS = 7  # the newcomer who shows ramp weeks
+HISTORY_CLOSED_WEEKS = 12  # weeks of activity history before the open one
+STOPPED_WEEKS_AGO = 4  # the producer who stopped logging has nothing since this many weeks back
+DEMO_ID_PREFIX = "demo-"  # external_id of every seeded activity: the history is written once
 
 
 class DemoError(AccountabilityError):
@@ -42,6 +58,16 @@ class Person:
     email: str
     name: str
     recent: bool = False  # joined RECENT_JOIN_DAYS ago instead of HISTORY_WEEKS ago
+    habit: str = "steady"  # a producer's activity pattern, see HABITS
+
+
+@dataclass(frozen=True)
+class Target:
+    """A weekly expectation: `per_week` units of the type named, for everyone or one team."""
+
+    activity_type: str
+    per_week: int
+    team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +85,7 @@ class OrganizationSpec:
     leaders: tuple[Person, ...]
     teams: tuple[TeamSpec, ...]  # the first team is "the first team" of SPEC §6
     week_start: int = Weekday.MONDAY
+    targets: tuple[Target, ...] = ()
 
 
 SUMMIT = OrganizationSpec(
@@ -75,21 +102,21 @@ SUMMIT = OrganizationSpec(
             "Harbor",
             managers=(Person("manager@summit.example", "Marcus Bell"),),
             producers=(
-                Person("producer@summit.example", "Priya Shah"),
+                Person("producer@summit.example", "Priya Shah", habit="star"),
                 Person("tom.alvarez@summit.example", "Tom Alvarez"),
-                Person("grace.kim@summit.example", "Grace Kim"),
+                Person("grace.kim@summit.example", "Grace Kim", habit="slipping"),
                 Person("luis.moreno@summit.example", "Luis Moreno"),
-                Person("hannah.brooks@summit.example", "Hannah Brooks"),
+                Person("hannah.brooks@summit.example", "Hannah Brooks", habit="erratic"),
             ),
         ),
         TeamSpec(
             "Ridge",
             managers=(Person("sofia.romero@summit.example", "Sofia Romero"),),
             producers=(
-                Person("derek.olsen@summit.example", "Derek Olsen"),
+                Person("derek.olsen@summit.example", "Derek Olsen", habit="star"),
                 Person("aisha.bello@summit.example", "Aisha Bello"),
-                Person("kevin.obrien@summit.example", "Kevin O'Brien"),
-                Person("megan.foster@summit.example", "Megan Foster"),
+                Person("kevin.obrien@summit.example", "Kevin O'Brien", habit="stopped"),
+                Person("megan.foster@summit.example", "Megan Foster", habit="slipping"),
                 Person("carlos.ruiz@summit.example", "Carlos Ruiz"),
                 Person("ethan.nguyen@summit.example", "Ethan Nguyen", recent=True),
             ),
@@ -98,12 +125,18 @@ SUMMIT = OrganizationSpec(
             "Prairie",
             managers=(Person("james.carter@summit.example", "James Carter"),),
             producers=(
-                Person("rachel.adams@summit.example", "Rachel Adams"),
-                Person("samuel.lee@summit.example", "Samuel Lee"),
+                Person("rachel.adams@summit.example", "Rachel Adams", habit="star"),
+                Person("samuel.lee@summit.example", "Samuel Lee", habit="erratic"),
                 Person("olivia.grant@summit.example", "Olivia Grant"),
-                Person("nathan.price@summit.example", "Nathan Price"),
+                Person("nathan.price@summit.example", "Nathan Price", habit="slipping"),
             ),
         ),
+    ),
+    targets=(
+        Target("Social post", 3),
+        Target("CRM entry", 5),
+        Target("Marketing event", 1),
+        Target("Social post", 5, team="Ridge"),  # Ridge's manager asks for more: the higher target counts
     ),
 )
 
@@ -118,11 +151,12 @@ NORTHWIND = OrganizationSpec(
             managers=(Person("manager@northwind.example", "Oliver Bennett"),),
             producers=(
                 Person("amelia.clarke@northwind.example", "Amelia Clarke"),
-                Person("harry.wilson@northwind.example", "Harry Wilson"),
-                Person("isla.patel@northwind.example", "Isla Patel"),
+                Person("harry.wilson@northwind.example", "Harry Wilson", habit="slipping"),
+                Person("isla.patel@northwind.example", "Isla Patel", habit="star"),
             ),
         ),
     ),
+    targets=(Target("Social post", 2), Target("CRM entry", 4), Target("Marketing event", 1)),
 )
 
 ORGANIZATIONS = (SUMMIT, NORTHWIND)
@@ -137,6 +171,7 @@ class SeedContext:
     today: dt.date
     reset_passwords: bool = False
     created: Counter = field(default_factory=Counter)
+    now: dt.datetime = field(default_factory=timezone.now)
 
     @property
     def history_start(self) -> dt.date:
@@ -184,8 +219,63 @@ def seed_members(ctx: SeedContext) -> None:
             member_seed(ctx, person, Role.PRODUCER, team=team)
 
 
-# Later issues append their steps here (seed_activity_types, seed_expectations, …).
-SEED_STEPS: list[Callable[[SeedContext], None]] = [seed_teams, seed_members]
+def seed_activity_types(ctx: SeedContext) -> None:
+    ctx.created["activity types"] += len(default_activity_types_create(organization=ctx.organization))
+
+
+def seed_expectations(ctx: SeedContext) -> None:
+    """The spec's weekly targets, effective from when the demo members started. Written
+    directly: `expectation_set` rightly refuses past weeks, but the demo's history needs
+    targets in force for it. A (type, team) that already has any target is left alone —
+    a leader may have changed it while trying the demo."""
+    types = {t.name.lower(): t for t in ctx.organization.activity_types.filter(active=True)}
+    teams = {team.name: team for team in ctx.organization.teams.all()}
+    for target in ctx.spec.targets:
+        activity_type = types.get(target.activity_type.lower())
+        team = teams.get(target.team) if target.team else None
+        if activity_type is None or Expectation.objects.filter(activity_type=activity_type, team=team).exists():
+            continue
+        expectation_seed(ctx, activity_type, team, target.per_week)
+
+
+def expectation_seed(ctx: SeedContext, activity_type: ActivityType, team: Team | None, per_week: int) -> None:
+    expectation = Expectation.objects.create(
+        organization=ctx.organization,
+        activity_type=activity_type,
+        team=team,
+        target=per_week,
+        effective_from=ctx.history_start,
+    )
+    after = {"activity_type": activity_type, "team": team, "target": per_week, "effective_from": ctx.history_start}
+    services.audit_log(
+        organization=ctx.organization, actor=None, action="expectation.set", obj=expectation, after=after
+    )
+    ctx.created["expectations"] += 1
+
+
+def seed_activity_history(ctx: SeedContext) -> None:
+    """Weeks of activity for every demo producer, written once per organization.
+
+    Written with bulk_create, not `activity_log`: the service rightly refuses closed weeks
+    to producers and marks back-dated entries for review (late, bursts), but this history
+    stands for entries logged at the time."""
+    organization = ctx.organization
+    if Activity.objects.filter(organization=organization, external_id__startswith=DEMO_ID_PREFIX).exists():
+        return
+    rows = history_rows(ctx)
+    for number, activity in enumerate(rows, start=1):
+        activity.external_id = f"{DEMO_ID_PREFIX}{number}"
+    Activity.objects.bulk_create(rows, batch_size=1000)
+    ctx.created["activities"] += len(rows)
+
+
+SEED_STEPS: list[Callable[[SeedContext], None]] = [
+    seed_teams,
+    seed_members,
+    seed_activity_types,
+    seed_expectations,
+    seed_activity_history,
+]
 
 
 # --- building blocks -----------------------------------------------------------------
@@ -263,6 +353,230 @@ def _restore_role(membership: Membership, role: str, team: Team | None) -> None:
         team.managers.add(membership.user)  # a no-op when already there
 
 
+# --- activity history ----------------------------------------------------------------
+
+SOCIAL, CRM, MARKETING, TRAINING, POLICY = (
+    "social post",
+    "crm entry",
+    "marketing event",
+    "training attended",
+    "new policy sold",
+)
+
+
+def meet_chance(habit: str, weeks_back: int) -> float:
+    """How likely the producer meets one expectation in the week `weeks_back` weeks ago."""
+    if habit == "star":
+        return 1.0
+    if habit == "slipping":  # fine until two months ago, then missing more and more
+        return min(1.0, 0.3 + 0.1 * weeks_back)
+    if habit == "erratic":
+        return 0.75
+    return 0.97  # steady, and the one who stopped while they still logged
+
+
+EXTRA = {"star": (0, 1, 1, 2, 3), "steady": (0, 0, 1, 1, 2)}  # units beyond the target
+# How often a sampled entry turns out wrong: never for the stars (their streaks stay whole).
+REJECT_CHANCE = {"star": 0.0, "steady": 0.03, "slipping": 0.12, "erratic": 0.15}
+POLICIES_PER_WEEK = {"star": (0, 1, 1, 2, 3), "slipping": (0, 0, 0, 1), "erratic": (0, 0, 1, 2)}
+POLICY_LINES = (  # (line, lowest, highest annual premium in $)
+    ("Auto", 900, 2600),
+    ("Homeowners", 800, 3200),
+    ("Umbrella", 250, 650),
+    ("Term life", 400, 1800),
+    ("Renters", 150, 320),
+    ("Commercial package", 2500, 12000),
+)
+NOTES = {
+    SOCIAL: (
+        "LinkedIn: spring home-maintenance checklist",
+        "Facebook: client thank-you (with permission)",
+        "Instagram reel: what umbrella coverage is for",
+        "LinkedIn: teen-driver discount tips",
+        "Facebook: storm-season claim checklist",
+        "LinkedIn: why review coverage after a renovation",
+    ),
+    CRM: (
+        "Renewal review call",
+        "Quote follow-up",
+        "Updated household details after a call",
+        "Referral logged",
+        "Cross-sell note: home + auto bundle",
+        "Left voicemail, scheduled callback",
+        "Coverage review meeting notes",
+    ),
+    MARKETING: (
+        "Chamber of commerce breakfast",
+        "Homebuyer seminar at the library",
+        "Realtor lunch-and-learn",
+        "Booth at the farmers' market",
+        "Small-business owners meetup",
+        "Community 5K sponsor table",
+    ),
+    TRAINING: ("Cyber liability product webinar", "Objection-handling workshop", "E&O refresher", "CRM tips session"),
+}
+SURNAMES = ("Garcia", "Henderson", "Nguyen", "Patel", "O'Connor", "Johnson", "Kowalski", "Baker", "Rossi", "Lindqvist")
+REJECTIONS = {
+    SOCIAL: "The link goes to someone else's post.",
+    CRM: "No matching record in the CRM.",
+    MARKETING: "That event was cancelled.",
+    TRAINING: "Not on the attendance list.",
+    POLICY: "Bound by another producer.",
+}
+
+
+@dataclass
+class HistoryPlan:
+    """What every producer's weeks of one organization are generated from."""
+
+    ctx: SeedContext
+    types: dict[str, ActivityType]  # by lower-case name
+    targets: dict[int, dict[str, int]]  # team id → {type name: units per week}
+    reviewers: dict[int, User | None]  # team id → the manager who verifies
+
+    @property
+    def this_week(self) -> dt.date:
+        return current_week_start(self.ctx.organization, self.ctx.now)
+
+
+def history_rows(ctx: SeedContext) -> list[Activity]:
+    """Unsaved activities for every demo producer of the organization, in a fixed order."""
+    plan = history_plan(ctx)
+    habits = {p.email: p.habit for team in ctx.spec.teams for p in team.producers}
+    members = ctx.organization.memberships.filter(role=Role.PRODUCER, user__email__in=habits)
+    rows: list[Activity] = []
+    for membership in members.select_related("user").order_by("user__email"):
+        rng = random.Random(f"{ctx.organization.slug}/{membership.user.email}")
+        for weeks_back in range(HISTORY_CLOSED_WEEKS, -1, -1):
+            units = week_units(plan, membership, habits[membership.user.email], weeks_back, rng)
+            week_rows = producer_week_rows(plan, membership, plan.this_week - weeks_back * ONE_WEEK, units, rng)
+            mark_reviews(plan, membership, week_rows, weeks_back, habits[membership.user.email], rng)
+            rows += week_rows
+    return rows
+
+
+def history_plan(ctx: SeedContext) -> HistoryPlan:
+    organization = ctx.organization
+    types = {t.name.lower(): t for t in organization.activity_types.filter(active=True)}
+    week = current_week_start(organization, ctx.now)
+    targets, reviewers = {}, {}
+    for team in organization.teams.prefetch_related("managers"):
+        in_force = expectations_in_force(organization=organization, week_start=week, team_id=team.pk)
+        targets[team.pk] = {e.activity_type.name.lower(): e.target for e in in_force.values() if e.activity_type.active}
+        reviewers[team.pk] = min(team.managers.all(), key=lambda u: u.email, default=None)
+    return HistoryPlan(ctx=ctx, types=types, targets=targets, reviewers=reviewers)
+
+
+def week_units(plan: HistoryPlan, membership: Membership, habit: str, weeks_back: int, rng) -> dict[str, int]:
+    """Units per activity type the producer logs in a full week, following their habit."""
+    if habit == "stopped" and weeks_back <= STOPPED_WEEKS_AGO:
+        return {}
+    chance = meet_chance(habit, weeks_back)
+    units = {}
+    for name, target in plan.targets.get(membership.team_id, {}).items():
+        met = rng.random() < chance
+        units[name] = target + rng.choice(EXTRA.get(habit, (0,))) if met else rng.randint(target // 3, target - 1)
+    units[POLICY] = rng.choice(POLICIES_PER_WEEK.get(habit, (0, 0, 1, 1, 2)))
+    units[TRAINING] = 1 if rng.random() < 0.25 else 0
+    return units
+
+
+def logging_days(plan: HistoryPlan, membership: Membership, week: dt.date) -> list[dt.date]:
+    """The week's weekdays on which the producer was active and that are over by now (today
+    counts once the working day is mostly done)."""
+    ctx = plan.ctx
+    local_now = ctx.now.astimezone(ctx.organization.tzinfo)
+    days = [week + dt.timedelta(days=i) for i in range(5)]
+    return [
+        day
+        for day in days
+        if membership.is_active_on(day) and (day < ctx.today or (day == ctx.today and local_now.hour >= 17))
+    ]
+
+
+def producer_week_rows(plan: HistoryPlan, membership: Membership, week: dt.date, units: dict, rng) -> list[Activity]:
+    """The week's activities: units spread over the days the producer could log, scaled
+    down for a partial week (the open week, a first week)."""
+    days = logging_days(plan, membership, week)
+    if not days:
+        return []
+    share = len(days) / 5
+    clock: Counter = Counter()  # entries per day so far: each gets its own time of day
+    rows = []
+    for name, count in units.items():
+        activity_type = plan.types.get(name)
+        for quantity in split_units(name, round(count * share), rng) if activity_type else ():
+            day = rng.choice(days)
+            occurred_at = working_time(plan.ctx, day, clock[day], rng)
+            clock[day] += 1
+            rows.append(new_activity(plan, membership, activity_type, occurred_at, quantity, rng))
+    return rows
+
+
+def split_units(name: str, count: int, rng) -> list[int]:
+    """Quantities of the entries for `count` units: CRM work is often logged in batches."""
+    quantities = []
+    while count > 0:
+        quantity = min(count, rng.choice((1, 1, 2, 3))) if name == CRM else 1
+        quantities.append(quantity)
+        count -= quantity
+    return quantities
+
+
+def working_time(ctx: SeedContext, day: dt.date, nth: int, rng) -> dt.datetime:
+    """The nth entry of a day: 08:30 local, then every 41 minutes or so (never the same minute)."""
+    minutes = 8 * 60 + 30 + nth * 41 + rng.randint(0, 30)
+    local = dt.datetime.combine(day, dt.time(minutes // 60 % 24, minutes % 60), tzinfo=ctx.organization.tzinfo)
+    return min(local, ctx.now - dt.timedelta(minutes=5 + nth))
+
+
+def new_activity(plan, membership, activity_type, occurred_at, quantity, rng) -> Activity:
+    name = activity_type.name.lower()
+    user = membership.user
+    activity = Activity(  # ids rather than instances: thousands of these are built
+        organization_id=plan.ctx.organization.pk,
+        producer_id=user.pk,
+        activity_type=activity_type,
+        occurred_at=occurred_at,
+        week_start=week_start_for(occurred_at, plan.ctx.organization),  # as activity_log computes it
+        quantity=quantity,
+        source=rng.choice((Source.WEBHOOK, Source.WEBHOOK, Source.WEB, Source.CSV)) if name == CRM else Source.WEB,
+        logged_by_id=user.pk,
+        created_at=min(occurred_at + dt.timedelta(minutes=rng.randint(2, 240)), plan.ctx.now),
+    )
+    if name == POLICY:
+        line, low, high = rng.choice(POLICY_LINES)
+        activity.value = Decimal(rng.randint(low * 100, high * 100)) / 100
+        activity.note = f"{line} — {rng.choice(SURNAMES)} household"
+    else:
+        activity.note = rng.choice(NOTES.get(name, ("",)))
+    if activity_type.requires_evidence:
+        handle = user.name.lower().replace(" ", "-").replace("'", "")
+        activity.evidence_url = f"https://www.linkedin.com/posts/{handle}_{occurred_at:%Y%m%d%H%M}"
+    return activity
+
+
+def mark_reviews(plan: HistoryPlan, membership: Membership, rows: list[Activity], weeks_back: int, habit, rng) -> None:
+    """What the anti-gaming rules and the manager would have done: a few late entries in
+    the last two weeks (waiting in the queue), last week's random sample waiting too, and
+    older samples decided — mostly verified, now and then rejected."""
+    reviewer = plan.reviewers.get(membership.team_id)
+    for activity in rows:
+        late_at = activity.occurred_at + dt.timedelta(days=3)
+        if weeks_back <= 1 and activity.source == Source.WEB and late_at <= plan.ctx.now and rng.random() < 0.04:
+            activity.needs_review, activity.review_reason, activity.created_at = True, ReviewReason.LATE, late_at
+    candidates = [a for a in rows if not a.needs_review]
+    for activity in rng.sample(candidates, min(2, len(candidates))) if weeks_back >= 1 else ():
+        activity.review_reason = ReviewReason.SAMPLE
+        if weeks_back == 1 or reviewer is None:
+            activity.needs_review = True
+            continue
+        rejected = rng.random() < REJECT_CHANCE.get(habit, 0.03)
+        activity.status = Status.REJECTED if rejected else Status.VERIFIED
+        activity.rejection_reason = REJECTIONS.get(activity.activity_type.name.lower(), "") if rejected else ""
+        activity.reviewed_by_id, activity.reviewed_at = reviewer.pk, activity.occurred_at + dt.timedelta(days=8)
+
+
 # --- entry point ---------------------------------------------------------------------
 
 
@@ -272,12 +586,14 @@ def seed_demo(*, reset_passwords: bool = False, specs=ORGANIZATIONS) -> SeedResu
     with transaction.atomic():
         for spec in specs:
             organization = organization_seed(spec, created)
+            now = timezone.now()
             ctx = SeedContext(
                 organization=organization,
                 spec=spec,
-                today=timezone.localdate(timezone=organization.tzinfo),
+                today=timezone.localdate(now, timezone=organization.tzinfo),
                 reset_passwords=reset_passwords,
                 created=created,
+                now=now,
             )
             for step in SEED_STEPS:
                 step(ctx)

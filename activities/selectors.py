@@ -75,8 +75,9 @@ class Progress:
 
 
 def week_progress(*, membership: Membership, week_start: dt.date) -> list[Progress]:
-    """A producer's week per expected type (target, actual, to go), then other logged types.
-    Two queries. `actual` counts every non-rejected activity, as scoring does."""
+    """A producer's week per expected type (target, actual, to go), by type name; types
+    logged but not expected are not listed. Two queries. `actual` counts every
+    non-rejected activity, as scoring does."""
     expected = expectations_in_force(
         organization=membership.organization, week_start=week_start, team_id=membership.team_id
     )

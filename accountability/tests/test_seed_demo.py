@@ -1,16 +1,28 @@
 """`manage.py seed_demo` (SPEC §6): the demo organizations, idempotent, with working logins."""
 
 import datetime as dt
+import math
+import random
+from collections import defaultdict
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models import Sum
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accountability import demo
 from accountability.models import AuditEvent, Membership, Organization, Role, Team, User
 from accountability.tests.factories import OrganizationFactory, member
+from accountability.weeks import ONE_WEEK, local_date, week_start_for
+from activities.models import Activity, ActivityType, Expectation, ReviewReason, Status
+from activities.selectors import expectations_in_force
+from activities.services.config import activity_type_update, expectation_set
+from activities.services.review import verification_sample_pick
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +50,9 @@ def counts() -> dict:
         "memberships": Membership.objects.count(),
         "managed": Team.managers.through.objects.count(),
         "audit": AuditEvent.objects.count(),
+        "activity_types": ActivityType.objects.count(),
+        "expectations": Expectation.objects.count(),
+        "activities": Activity.objects.count(),
     }
 
 
@@ -55,6 +70,7 @@ def test_running_twice_creates_nothing_new():
 
     assert counts() == after_first
     assert after_first["organizations"] == 2
+    assert after_first["activities"] > 1000
     assert "nothing new" not in first
     assert "nothing new" in second
 
@@ -183,3 +199,187 @@ def test_a_demo_email_taken_by_another_organization_is_refused_and_nothing_is_wr
 
     assert counts() == before  # one transaction: the organizations made before the error are gone
     assert not Organization.objects.filter(slug="summit").exists()
+
+
+# --- activities (issue 3): types, expectations, 12 weeks of history ------------------------
+
+# Thursday 2026-03-19, 15:00 in Chicago (20:00 UTC): the open week is the one of Monday
+# 2026-03-16 and its Monday to Wednesday are over; the 12 weeks before it run from Dec 22.
+THURSDAY = dt.datetime(2026, 3, 19, 20, 0, tzinfo=dt.UTC)
+THIS_WEEK = dt.date(2026, 3, 16)
+HISTORY = [THIS_WEEK - n * ONE_WEEK for n in range(demo.HISTORY_CLOSED_WEEKS, 0, -1)]  # oldest first
+
+
+@pytest.fixture(scope="class")
+def seeded_once(django_db_setup, django_db_blocker):
+    """The demo seeded once for the class below (seeding takes seconds) and removed after
+    it; each test still runs in its own transaction, rolled back at its end."""
+    with django_db_blocker.unblock(), time_machine.travel(THURSDAY, tick=False):
+        seed()
+    yield
+    with django_db_blocker.unblock():
+        for model in (Activity, Expectation, Membership, Organization, User):  # PROTECTed references first
+            model.objects.all().delete()
+
+
+def habit_of(email: str) -> str:
+    return next(p.habit for spec in demo.ORGANIZATIONS for t in spec.teams for p in t.producers if p.email == email)
+
+
+def weeks_with_activity(user) -> set:
+    return set(Activity.objects.filter(producer=user).values_list("week_start", flat=True))
+
+
+def met_all(membership, week) -> bool:
+    """SPEC §3: every applicable expectation met, counting non-rejected quantities."""
+    expected = expectations_in_force(organization=membership.organization, week_start=week, team_id=membership.team_id)
+    actual = dict(
+        Activity.objects.filter(producer=membership.user, week_start=week)
+        .exclude(status=Status.REJECTED)
+        .values("activity_type")
+        .annotate(total=Sum("quantity"))
+        .values_list("activity_type", "total")
+    )
+    return all(actual.get(type_id, 0) >= e.target for type_id, e in expected.items())
+
+
+@pytest.mark.usefixtures("seeded_once")
+class TestActivityHistory:
+    @pytest.fixture(autouse=True)
+    def _frozen(self):
+        with time_machine.travel(THURSDAY, tick=False):
+            yield
+
+    @pytest.fixture
+    def summit(self):
+        return Organization.objects.get(slug="summit")
+
+    def test_default_types_and_the_weekly_targets(self, summit):
+        types = {t.name: t for t in summit.activity_types.all()}
+        assert set(types) == {"Social post", "CRM entry", "Marketing event", "Training attended", "New policy sold"}
+
+        def targets(team_name):
+            team = Team.objects.get(organization=summit, name=team_name)
+            in_force = expectations_in_force(organization=summit, week_start=THIS_WEEK, team_id=team.pk)
+            return {e.activity_type.name: e.target for e in in_force.values()}
+
+        assert targets("Harbor") == {"Social post": 3, "CRM entry": 5, "Marketing event": 1}
+        assert targets("Ridge") == {"Social post": 5, "CRM entry": 5, "Marketing event": 1}  # the higher one counts
+        # in force over the whole history, from when the demo members started
+        assert set(summit.expectations.values_list("effective_from", flat=True)) == {
+            THIS_WEEK - demo.HISTORY_WEEKS * ONE_WEEK
+        }
+        assert not summit.expectations.filter(effective_to__isnull=False).exists()
+        assert AuditEvent.objects.filter(organization=summit, action="expectation.set", actor=None).count() == 4
+        northwind = Organization.objects.get(slug="northwind")
+        assert northwind.activity_types.count() == 5 and northwind.expectations.count() == 3
+
+    def test_every_producer_has_history_but_the_one_who_stopped_and_the_newcomer(self, summit):
+        producers = summit.memberships.filter(role=Role.PRODUCER).select_related("user")
+        habits = {m.user.email: habit_of(m.user.email) for m in producers}
+        assert {"star", "steady", "slipping", "erratic", "stopped"} <= set(habits.values())
+        for membership in producers:
+            weeks, email = weeks_with_activity(membership.user), membership.user.email
+            if habits[email] == "stopped":
+                assert not weeks & {*HISTORY[-demo.STOPPED_WEEKS_AGO :], THIS_WEEK}, email
+                assert len(weeks & set(HISTORY[: -demo.STOPPED_WEEKS_AGO])) >= 6, email
+            elif membership.active_from > HISTORY[0]:  # the newcomer: only since they joined
+                assert weeks == {HISTORY[-1], THIS_WEEK}, email
+            else:
+                assert len(weeks & set(HISTORY)) >= 10, email
+                assert THIS_WEEK in weeks, email  # and some of the open week already
+
+    def test_stars_meet_everything_and_the_slipping_miss_more_over_time(self, summit):
+        for membership in summit.memberships.filter(role=Role.PRODUCER).select_related("user", "organization"):
+            habit = habit_of(membership.user.email)
+            met = [met_all(membership, week) for week in HISTORY]
+            if habit == "star":
+                assert all(met), membership.user.email
+            elif habit == "slipping":
+                assert sum(met[:6]) > sum(met[6:]), membership.user.email
+            elif habit == "stopped":
+                assert not any(met[-demo.STOPPED_WEEKS_AGO :])
+
+    def test_every_seeded_activity_follows_the_logging_rules(self):
+        memberships = {m.user_id: m for m in Membership.objects.select_related("organization", "team")}
+        managers = {t.pk: set(t.managers.values_list("pk", flat=True)) for t in Team.objects.all()}
+        for activity in Activity.objects.select_related("activity_type"):
+            membership, kind = memberships[activity.producer_id], activity.activity_type
+            organization = membership.organization
+            assert activity.week_start == week_start_for(activity.occurred_at, organization)
+            assert activity.occurred_at <= activity.created_at <= THURSDAY
+            assert membership.is_active_on(local_date(activity.occurred_at, organization))
+            assert 1 <= activity.quantity <= 1000
+            assert (activity.value is not None) == kind.tracks_value
+            assert activity.value is None or activity.value > 0
+            assert not kind.requires_evidence or activity.evidence_url.startswith("https://")
+            assert activity.external_id.startswith(demo.DEMO_ID_PREFIX)
+            assert activity.logged_by_id == activity.producer_id
+            assert not activity.needs_review or activity.review_reason
+            if activity.status != Status.LOGGED:
+                assert activity.reviewed_by_id in managers[membership.team_id]
+                assert bool(activity.rejection_reason) == (activity.status == Status.REJECTED)
+
+    def test_history_has_reviews_values_and_evidence(self, summit):
+        activities = Activity.objects.filter(organization=summit)
+        assert activities.filter(status=Status.VERIFIED).count() >= 10
+        assert 3 <= activities.filter(status=Status.REJECTED).count() <= activities.count() // 20  # a few
+        waiting = activities.filter(needs_review=True, status=Status.LOGGED)
+        assert set(waiting.values_list("review_reason", flat=True)) == {ReviewReason.LATE, ReviewReason.SAMPLE}
+        assert activities.filter(activity_type__name="New policy sold", value__gt=0).count() >= 20
+        # the demo manager has something to verify
+        assert waiting.filter(producer__membership__team__name="Harbor").exists()
+
+    def test_last_weeks_sample_is_already_taken(self, summit):
+        assert verification_sample_pick(organization=summit, week_start=HISTORY[-1], rng=random.Random(1)) == 0
+
+    def test_northwind_history_belongs_to_northwind_only(self, summit):
+        northwind = Organization.objects.get(slug="northwind")
+        assert Activity.objects.filter(organization=northwind).count() > 100
+        for organization in (summit, northwind):
+            producers = set(organization.memberships.filter(role=Role.PRODUCER).values_list("user_id", flat=True))
+            activities = Activity.objects.filter(organization=organization)
+            assert set(activities.values_list("producer_id", flat=True)) <= producers
+            assert not activities.exclude(activity_type__organization=organization).exists()
+            assert not Activity.objects.filter(producer_id__in=producers).exclude(organization=organization).exists()
+
+    def test_both_organizations_have_the_twelve_weeks_and_the_open_one(self):
+        weeks = defaultdict(set)
+        for slug, week in Activity.objects.values_list("organization__slug", "week_start").distinct():
+            weeks[slug].add(week)
+        assert weeks == {"summit": {*HISTORY, THIS_WEEK}, "northwind": {*HISTORY, THIS_WEEK}}
+
+    def test_history_is_deterministic(self, summit):
+        ctx = demo.SeedContext(organization=summit, spec=demo.SUMMIT, today=local_date(THURSDAY, summit), now=THURSDAY)
+
+        def rows():
+            fields = ("producer_id", "activity_type_id", "occurred_at", "quantity", "value", "note", "status")
+            return [tuple(getattr(a, f) for f in fields) for a in demo.history_rows(ctx)]
+
+        first = rows()
+        assert first == rows()
+        stored = Activity.objects.filter(organization=summit).order_by("pk")
+        assert [(a.producer_id, a.occurred_at, a.note) for a in stored] == [(r[0], r[2], r[5]) for r in first]
+
+    def test_history_is_written_in_bulk(self, summit):
+        count = Activity.objects.filter(organization=summit).count()
+        Activity.objects.filter(organization=summit).delete()
+        ctx = demo.SeedContext(organization=summit, spec=demo.SUMMIT, today=local_date(THURSDAY, summit), now=THURSDAY)
+
+        with CaptureQueriesContext(connection) as queries:
+            demo.seed_activity_history(ctx)
+
+        assert Activity.objects.filter(organization=summit).count() == count
+        inserts = [q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "activities_activity"')]
+        # batched: a few dozen statements on SQLite (999 parameters each), 2 on PostgreSQL
+        assert len(inserts) <= math.ceil(count / 40)
+
+    def test_second_run_adds_nothing_even_after_a_leader_changed_the_configuration(self, summit):
+        leader = User.objects.get(email="leader@summit.example")
+        social = ActivityType.objects.get(organization=summit, name="Social post")
+        activity_type_update(activity_type=social, by=leader, name="SOCIAL POST")
+        expectation_set(organization=summit, by=leader, activity_type=social, target=4)
+        before = counts()
+
+        assert "nothing new" in seed()
+        assert counts() == before

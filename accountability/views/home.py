@@ -6,6 +6,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from activities.views_log import queue_count_for, quick_log_context
+
 from ..access import member_required, teams_visible_to
 from ..models import Membership, Role
 
@@ -45,4 +47,8 @@ def home(request):
         "my_team": teams[0] if membership.is_producer and teams else None,
         "producer_total": sum(team.producer_count for team in teams),
     }
+    if membership.is_producer:  # this week's progress and the quick log (three queries)
+        context.update(quick_log_context(request, membership=membership), next=request.path)
+    elif membership.is_manager:
+        context["queue_count"] = queue_count_for(request.user)
     return render(request, HOME_TEMPLATES[membership.role], context)

@@ -15,6 +15,7 @@ from accountability.weeks import current_week_start
 from ..errors import ConfigurationError
 from ..models import ActivityType, Category, Expectation
 
+MAX_POINTS = 10_000
 TYPE_FIELDS = ("name", "category", "points", "requires_evidence", "tracks_value", "value_label", "active")
 
 # A new organization starts with these (SPEC §6), leaders change them freely.
@@ -34,7 +35,8 @@ DEFAULT_TYPES = (
 
 
 def activity_type_create(*, organization: Organization, by: User | None, **fields) -> ActivityType:
-    fields = _type_fields(fields)
+    # A missing category would otherwise reach the database's check constraint.
+    fields = _type_fields({"category": "", **fields})
     activity_type = ActivityType(organization=organization, **fields)
     _save_type(activity_type)
     audit_log(organization=organization, actor=by, action="activity_type.create", obj=activity_type, after=fields)
@@ -50,6 +52,8 @@ def activity_type_update(*, activity_type: ActivityType, by: User, **fields) -> 
     changed = {k: v for k, v in after.items() if before[k] != v}
     if not changed:
         return activity_type
+    if changed.get("active") is False:
+        _check_no_targets(activity_type)
     with transaction.atomic():
         _save_type(activity_type)
         audit_log(
@@ -63,6 +67,19 @@ def activity_type_update(*, activity_type: ActivityType, by: User, **fields) -> 
     return activity_type
 
 
+def _check_no_targets(activity_type: ActivityType) -> None:
+    """A type with a weekly target in force (or scheduled) cannot be switched off: producers
+    could no longer log it, so the target could never be met."""
+    this_week = current_week_start(activity_type.organization, timezone.now())
+    in_force = Expectation.objects.filter(activity_type=activity_type).filter(
+        Q(effective_to__isnull=True) | Q(effective_to__gt=this_week)
+    )
+    if in_force.exists():
+        raise ConfigurationError(
+            f"“{activity_type}” still has weekly targets. End them under Expectations first.", field="active"
+        )
+
+
 def _type_fields(fields: dict) -> dict:
     unknown = set(fields) - set(TYPE_FIELDS)
     if unknown:
@@ -71,7 +88,9 @@ def _type_fields(fields: dict) -> dict:
         fields["name"] = (fields["name"] or "").strip()
         if not fields["name"]:
             raise ConfigurationError("An activity type needs a name.", field="name")
-    if fields.get("category") is not None and fields["category"] not in Category.values:
+    if "category" in fields and not fields["category"]:
+        raise ConfigurationError("Choose a category.", field="category")
+    if "category" in fields and fields["category"] not in Category.values:
         raise ConfigurationError(f"Unknown category “{fields['category']}”.", field="category")
     return fields
 
@@ -82,8 +101,13 @@ def _save_type(activity_type: ActivityType) -> None:
     ).exclude(pk=activity_type.pk)
     if duplicate.exists():
         raise ConfigurationError(f"An activity type named “{activity_type.name}” already exists.", field="name")
-    if activity_type.points is None or activity_type.points < 0:
+    points = activity_type.points
+    if isinstance(points, bool) or not isinstance(points, int):
+        raise ConfigurationError("Points must be a whole number.", field="points")
+    if points < 0:
         raise ConfigurationError("Points must be 0 or more.", field="points")
+    if points > MAX_POINTS:  # the model's limit; the database column would overflow first
+        raise ConfigurationError(f"Points must be at most {MAX_POINTS}.", field="points")
     try:
         with transaction.atomic():
             activity_type.save()
@@ -95,11 +119,13 @@ def _save_type(activity_type: ActivityType) -> None:
 
 def default_activity_types_create(*, organization: Organization) -> list[ActivityType]:
     """The default types for a new organization (idempotent: existing names are kept)."""
-    existing = set(ActivityType.objects.filter(organization=organization).values_list("name", flat=True))
+    # Names are unique case-insensitively: a type a leader renamed "SOCIAL POST" is kept.
+    names = ActivityType.objects.filter(organization=organization).values_list("name", flat=True)
+    existing = {name.lower() for name in names}
     return [
         activity_type_create(organization=organization, by=None, **fields)
         for fields in DEFAULT_TYPES
-        if fields["name"] not in existing
+        if fields["name"].lower() not in existing
     ]
 
 
@@ -134,7 +160,9 @@ def expectation_set(
     effective_from = effective_from or this_week
     _check_expectation_input(organization, activity_type, team, target, effective_from, this_week)
     with transaction.atomic():
-        scope = Expectation.objects.select_for_update().filter(activity_type=activity_type, team=team)
+        # order_by("pk"): the default ordering joins the nullable team, which PostgreSQL
+        # refuses to lock ("FOR UPDATE … nullable side of an outer join").
+        scope = Expectation.objects.select_for_update().filter(activity_type=activity_type, team=team).order_by("pk")
         before = [_period(e) for e in scope.filter(Q(effective_to__isnull=True) | Q(effective_to__gt=effective_from))]
         scope.filter(effective_from__gte=effective_from).delete()
         scope.filter(effective_from__lt=effective_from).filter(
@@ -168,6 +196,10 @@ def expectation_end(*, expectation: Expectation, by: User, effective_to: dt.date
         raise ConfigurationError("The end must be a week start.", field="effective_to")
     if effective_to < this_week:
         raise ConfigurationError("Closed weeks cannot change; end it from this week on.", field="effective_to")
+    if expectation.effective_to is not None and effective_to >= expectation.effective_to:
+        # Moving an end later would re-open weeks that a newer target may already cover.
+        ended = expectation.effective_to
+        raise ConfigurationError(f"It already ends from the week of {ended:%b} {ended.day}.", field="effective_to")
     if effective_to <= expectation.effective_from:
         with transaction.atomic():
             audit_log(

@@ -43,6 +43,7 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 LATE_AFTER = dt.timedelta(days=2)
 BURST_WINDOW = dt.timedelta(hours=1)
 BURST_LIMIT = 10
+MAX_VALUE = Decimal("9999999999.99")  # Activity.value: 12 digits, 2 of them decimals
 # Entries a person types in can be gamed; CRM pushes, imports and attendance are records.
 REVIEWED_SOURCES = (Source.WEB, Source.API)
 _url = URLValidator(schemes=["http", "https"])
@@ -115,7 +116,9 @@ def _clean_value(activity_type: ActivityType, value) -> Decimal | None:
         value = Decimal(str(value).strip().replace(",", ""))
     except InvalidOperation:
         raise ActivityError("The value must be a number, e.g. 1250.00.", field="value") from None
-    if not value.is_finite() or value < 0 or value >= Decimal("1e10"):
+    # Compared with the largest value the column holds *before* rounding to cents, so that
+    # 9999999999.999 cannot round up past it (a database error instead of a message).
+    if not value.is_finite() or value < 0 or value > MAX_VALUE:
         raise ActivityError("The value must be a number from 0 up to 9,999,999,999.99.", field="value")
     return value.quantize(Decimal("0.01"))
 
@@ -208,9 +211,10 @@ def activity_log(
                 created_at=now,
                 **vars(data),
             )
-            _mark_for_review(activity, now)
+            if not staff:  # anti-gaming is about producers' own entries, not their manager's
+                _mark_for_review(activity, now)
             if staff:
-                _audit_staff_change(activity, by, "activity.log", closed=closed, after=_summary(activity))
+                _audit_staff_change(activity, by, "activity.log", now=now, closed=closed, after=_summary(activity))
     except IntegrityError:  # lost a race with the same submission
         raise ActivityError(DUPLICATE_MESSAGE) from None
     return activity
@@ -252,6 +256,7 @@ def activity_update(*, activity: Activity, data: ActivityData, by: User, now: dt
     if _duplicate_exists(activity.producer, data, exclude_pk=activity.pk):
         raise ActivityError(DUPLICATE_MESSAGE)
     before = _summary(activity)
+    moved_back = data.occurred_at < activity.occurred_at
     for key, value in vars(data).items():
         setattr(activity, key, value)
     activity.week_start = new_week
@@ -260,11 +265,14 @@ def activity_update(*, activity: Activity, data: ActivityData, by: User, now: dt
     try:
         with transaction.atomic():
             activity.save()
+            if moved_back and not staff:  # back-dating by editing counts like logging late
+                _mark_for_review(activity, now)
             if staff:
                 _audit_staff_change(
                     activity,
                     by,
                     "activity.update",
+                    now=now,
                     closed=closed,
                     before=before,
                     after=_summary(activity),
@@ -281,7 +289,7 @@ def activity_delete(*, activity: Activity, by: User, now: dt.datetime | None = N
     closed = _check_week_open(activity.organization, activity.week_start, now, staff=staff)
     with transaction.atomic():
         if staff:
-            _audit_staff_change(activity, by, "activity.delete", closed=closed, before=_summary(activity))
+            _audit_staff_change(activity, by, "activity.delete", now=now, closed=closed, before=_summary(activity))
         activity.delete()
 
 
@@ -319,13 +327,13 @@ def _decide(activity: Activity, by: User, status: str, *, reason: str, now) -> A
     return activity
 
 
-def _audit_staff_change(activity, by, action, *, closed, before=None, after=None, weeks=None) -> None:
+def _audit_staff_change(activity, by, action, *, now, closed, before=None, after=None, weeks=None) -> None:
     """A manager/leader changing a producer's activities is audited; a closed week is also
     queued for re-computation (scoring reads WeekRecompute)."""
     audit_log(organization=activity.organization, actor=by, action=action, obj=activity, before=before, after=after)
     if closed:
         for week in set(weeks or (activity.week_start,)):
-            if is_week_closed(week, activity.organization, timezone.now()):
+            if is_week_closed(week, activity.organization, now):
                 recompute_request(activity=activity, week_start=week, reason=action)
 
 
@@ -335,6 +343,21 @@ def recompute_request(*, activity: Activity, week_start: dt.date, reason: str) -
         producer_id=activity.producer_id,
         week_start=week_start,
         defaults={"organization_id": activity.organization_id, "reason": reason[:120]},
+    )
+
+
+def recompute_request_many(*, organization, pairs, reason: str) -> None:
+    """`recompute_request` for many (producer id, week start) pairs at once (CSV import)."""
+    rows = [
+        WeekRecompute(organization=organization, producer_id=producer_id, week_start=week, reason=reason[:120])
+        for producer_id, week in sorted(pairs)
+    ]
+    WeekRecompute.objects.bulk_create(
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["producer", "week_start"],
+        update_fields=["organization", "reason"],
     )
 
 
