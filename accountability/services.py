@@ -17,10 +17,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.template.loader import render_to_string
 from django.utils import timezone
+from knox.models import AuthToken
 
 from .errors import AccountabilityError, InvitationError, MembershipError
 from .models import AuditEvent, Invitation, Membership, Notification, Organization, Role, Team, User
+from .signals import week_structure_changed
 
+WEEK_STRUCTURE = {"timezone", "week_start"}
 ORGANIZATION_SETTINGS = (
     "name",
     "timezone",
@@ -149,6 +152,10 @@ def organization_update(*, organization: Organization, by: User, data: dict) -> 
                 before={k: before[k] for k in changed},
                 after=changed,
             )
+            if WEEK_STRUCTURE & changed.keys():
+                # Stored week starts of other apps follow the new structure in this same
+                # transaction (apps depending on the core listen; the core imports none).
+                week_structure_changed.send(sender=Organization, organization=organization)
     return organization
 
 
@@ -312,6 +319,7 @@ def user_deactivate(*, membership: Membership, by: User) -> Membership:
         membership.save(update_fields=["active_to"])
         for managed in Team.objects.filter(managers=user):
             managed.managers.remove(user)
+        AuthToken.objects.filter(user=user).delete()  # API tokens end with the sessions
         audit_log(
             organization=membership.organization,
             actor=by,

@@ -205,7 +205,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",  # Authorization: Token <token> (stored hashed, expiring)
+        "accountability.api.authentication.TokenAuthentication",  # knox: `Token <token>`, hashed, expiring
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -227,6 +227,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",  # tags and operation ids by resource, not "v1"
+    # One name for the weekday choices shared by week_start, nudge_weekday and digest_weekday.
+    "ENUM_NAME_OVERRIDES": {"Weekday": "accountability.models.Weekday"},
 }
 
 # Production hardening: on whenever DEBUG is off (check --deploy is clean; a test asserts it).

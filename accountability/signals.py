@@ -3,11 +3,15 @@
 import logging
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from .middleware import LOGIN_AT_KEY
 
 security_log = logging.getLogger("accountability.security")
+
+# Sent inside the transaction of an organization's time zone or week-start change, so that
+# apps storing week-start dates (activities, scoring) re-align them. Argument: organization.
+week_structure_changed = Signal()
 
 
 def _address(request):

@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from accountability.models import Organization, Team, User
 from accountability.services import audit_log, snapshot
-from accountability.weeks import current_week_start
+from accountability.weeks import align, current_week_start, week_start_for
 
 from ..errors import ConfigurationError
-from ..models import ActivityType, Category, Expectation
+from ..models import Activity, ActivityType, Category, Expectation
 
 MAX_POINTS = 10_000
 TYPE_FIELDS = ("name", "category", "points", "requires_evidence", "tracks_value", "value_label", "active")
@@ -253,3 +253,41 @@ def _period(expectation: Expectation) -> dict:
         "effective_from": expectation.effective_from.isoformat(),
         "effective_to": expectation.effective_to.isoformat() if expectation.effective_to else None,
     }
+
+
+# --- week structure -----------------------------------------------------------------------
+
+REALIGN_BATCH = 5_000
+
+
+def week_structure_realign(*, organization: Organization) -> int:
+    """After the organization's time zone or week start changed: recompute every stored
+    activity week and move every expectation date onto the new week-start weekday.
+
+    Expectation dates all shift by the same number of days (they were all on the old
+    weekday), so periods keep their order and length. Returns the activities changed.
+    """
+    expectations = list(Expectation.objects.filter(organization=organization))
+    for expectation in expectations:
+        shift = align(expectation.effective_from, organization.week_start) - expectation.effective_from
+        expectation.effective_from += shift
+        if expectation.effective_to is not None:
+            expectation.effective_to += shift
+    Expectation.objects.bulk_update(expectations, ["effective_from", "effective_to"], batch_size=500)
+    return _activities_realign(organization)
+
+
+def _activities_realign(organization: Organization) -> int:
+    changed, rows = 0, Activity.objects.filter(organization=organization).only("id", "occurred_at", "week_start")
+    batch = []
+    for activity in rows.order_by("id").iterator(chunk_size=REALIGN_BATCH):
+        week = week_start_for(activity.occurred_at, organization)
+        if week != activity.week_start:
+            activity.week_start = week
+            batch.append(activity)
+        if len(batch) >= REALIGN_BATCH:
+            changed += Activity.objects.bulk_update(batch, ["week_start"])
+            batch = []
+    if batch:
+        changed += Activity.objects.bulk_update(batch, ["week_start"])
+    return changed

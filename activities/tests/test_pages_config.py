@@ -277,7 +277,9 @@ def test_edit_type_refuses_a_duplicate_name_and_keeps_the_saved_one(login, leade
 
 
 def test_a_type_with_a_target_in_force_cannot_be_deactivated(login, leader, social, expectation):
-    response = login(leader).post(url("type_edit", social.pk), {"name": "Social post", "category": "social", "points": "2"})
+    response = login(leader).post(
+        url("type_edit", social.pk), {"name": "Social post", "category": "social", "points": "2"}
+    )
     assert response.status_code == 200
     assert "“Social post” still has weekly targets. End them under Expectations first." in errors_of(response)
     assert ActivityType.objects.get(pk=social.pk).active is True

@@ -13,8 +13,10 @@ import time_machine
 
 from accountability.errors import AccountabilityError
 from accountability.models import AuditEvent
+from accountability.services import organization_update
+from accountability.weeks import week_start_for
 from activities.errors import ConfigurationError
-from activities.models import ActivityType, Category, Expectation, IntegrationKey
+from activities.models import Activity, ActivityType, Category, Expectation, IntegrationKey
 from activities.selectors import expectations_in_force
 from activities.services.config import (
     activity_type_create,
@@ -29,7 +31,7 @@ from activities.services.integrations import (
     integration_key_set_active,
 )
 
-from .factories import ActivityTypeFactory, ExpectationFactory
+from .factories import ActivityFactory, ActivityTypeFactory, ExpectationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -494,3 +496,41 @@ def test_deactivate_and_activate_are_audited(org, leader):
     key.refresh_from_db()
     assert key.active
     assert audit("integration_key.activate").after == {"active": True}
+
+
+# --- the organization's week structure changes -------------------------------------------
+
+
+def test_changing_week_start_realigns_stored_weeks_and_expectation_dates(org, leader, producer):
+    crm = ActivityTypeFactory(organization=org, name="CRM call")
+    monday = dt.date(2026, 1, 5)
+    expectation = ExpectationFactory(
+        activity_type=crm, effective_from=monday, effective_to=monday + dt.timedelta(days=21)
+    )
+    # Sunday 2026-03-15 18:00 Chicago: in the Monday week of Mar 9, the Sunday week of Mar 15.
+    sunday_evening = dt.datetime(2026, 3, 16, 0, 0, tzinfo=dt.UTC)
+    activity = ActivityFactory(producer=producer, activity_type=crm, occurred_at=sunday_evening)
+    assert activity.week_start == dt.date(2026, 3, 9)
+
+    organization_update(organization=org, by=leader, data={"week_start": 6})
+
+    activity.refresh_from_db()
+    expectation.refresh_from_db()
+    org.refresh_from_db()
+    assert activity.week_start == dt.date(2026, 3, 15) == week_start_for(sunday_evening, org)
+    assert (expectation.effective_from, expectation.effective_to) == (dt.date(2026, 1, 4), dt.date(2026, 1, 25))
+    assert Activity.objects.filter(organization=org).count() == 1
+
+
+def test_changing_the_time_zone_moves_activities_across_the_week_boundary(org, leader, producer):
+    # Monday 2026-03-16 03:00 UTC is still Sunday evening in Chicago (previous week).
+    moment = dt.datetime(2026, 3, 16, 3, 0, tzinfo=dt.UTC)
+    activity = ActivityFactory(
+        producer=producer, activity_type=ActivityTypeFactory(organization=org), occurred_at=moment
+    )
+    assert activity.week_start == dt.date(2026, 3, 9)
+
+    organization_update(organization=org, by=leader, data={"timezone": "Europe/Berlin"})
+
+    activity.refresh_from_db()
+    assert activity.week_start == dt.date(2026, 3, 16)
