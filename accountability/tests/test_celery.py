@@ -4,6 +4,7 @@ REDIS_URL — real tasks run by a real worker through Redis."""
 
 import datetime as dt
 import json
+import logging
 import os
 import queue
 import subprocess
@@ -175,10 +176,12 @@ def celery_worker(worker_queue, finished_tasks):
     queues = app.amqp.queues
     saved_consume_from = queues._consume_from
     conf.update(task_always_eager=False, task_default_queue=worker_queue, worker_hijack_root_logger=False)
+    root_level = logging.getLogger().level  # the worker's log set-up lowers it to ERROR
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, queues=[worker_queue], shutdown_timeout=30):
             yield worker_queue
     finally:
+        logging.getLogger().setLevel(root_level)
         conf.update(saved)
         queues._consume_from = saved_consume_from
         with app.connection_for_write() as connection:  # leave no queue or binding behind in Redis
