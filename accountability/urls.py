@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("accountability.urls_auth")),
     path("settings/", include("accountability.urls_settings")),
     path("activities/", include("activities.urls")),
+    path("scoring/", include("scoring.urls")),
     path("api/v1/", include("accountability.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

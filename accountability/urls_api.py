@@ -8,5 +8,7 @@ urlpatterns = [
     path("", include("activities.urls_api_intake")),  # activities/import/, integrations/events/
     path("", include("accountability.api.urls")),  # auth/token/, me, organization, members, teams
     path("", include("activities.api.urls")),  # activity-types, expectations, activities, integration-keys
+    path("", include("scoring.api.urls_exemptions")),  # exemptions (+ approve, reject)
+    path("", include("scoring.api.urls_scores")),  # scores, leaderboard, flags
     re_path(r"^(?:.*/)?$", not_found),  # last: any other /api/v1/…/ answers in JSON, not the HTML 404 page
 ]

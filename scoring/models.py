@@ -195,3 +195,22 @@ class WeekClose(models.Model):
 
     def __str__(self):
         return f"{self.organization} week {self.week_start} closed"
+
+
+class TvLink(models.Model):
+    """A revocable, read-only link to the scoreboard's TV mode for a wall screen (no login).
+    Only a hash of the token is stored; the URL is shown to the leader once."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tv_links")
+    name = models.CharField(max_length=80, help_text="Where the screen hangs, e.g. “Sales floor”.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name
