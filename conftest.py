@@ -5,10 +5,19 @@ org / other_org, a leader, a manager of `team`, a producer on `team`, a teammate
 `other_org` — plus `outsider_leader` and `outsider_team` for cross-organization checks.
 """
 
+import os
+
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from accountability.models import Role
 from accountability.tests.factories import PASSWORD, OrganizationFactory, TeamFactory, member
+
+# In CI, property tests draw the same examples every run: a red build is then reproducible
+# and never depends on luck. Locally they keep exploring new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture
