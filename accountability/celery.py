@@ -45,6 +45,17 @@ app.conf.update(
             "task": "activities.tasks.pick_verification_samples",
             "schedule": 60 * 60,
         },
+        # Hourly: close every due organization-week (end + grace hours passed), oldest
+        # first, after recomputing closed weeks changed since (idempotent, per-org lock).
+        "close-weeks": {
+            "task": "scoring.tasks.close_weeks",
+            "schedule": 60 * 60,
+        },
+        # Every 5 minutes: the open week's provisional scores for the live scoreboard.
+        "refresh-provisional-scores": {
+            "task": "scoring.tasks.refresh_provisional_scores",
+            "schedule": 5 * 60,
+        },
     },
 )
 app.autodiscover_tasks()
