@@ -10,7 +10,8 @@ Each organization is seeded by running `SEED_STEPS` in order with a `SeedContext
 work adds its own step (activity types, expectations, the ladder, weeks of history) by
 appending a function `seed_<what>(ctx)` to that list; a step must be idempotent too.
 
-Nothing here acts as a real person: audit events written while seeding have no actor.
+Nothing here acts as a real person: audit events written while seeding have no actor —
+except the demo exemptions', which the demo producers and their managers request and decide.
 
 Activities (SPEC §6, issue 3): the default activity types, weekly expectations effective
 from HISTORY_WEEKS back, and HISTORY_CLOSED_WEEKS weeks of history plus the open week so
@@ -18,6 +19,12 @@ far for every demo producer, each following a habit (steady, star, slipping, err
 stopped). The history is generated deterministically (one random.Random per producer,
 seeded by organization and e-mail) relative to "now", and written only once per
 organization (recognised by external ids starting with DEMO_ID_PREFIX).
+
+Scoring (SPEC §6, issue 4): a few exemptions in Summit — one approved, one rejected, one
+pending — requested and decided through the exemption services, as the demo producers and
+their manager would have (so those audit events and notifications name them); then every
+due week is closed (scores, ranks, streaks, flags, badges) and the open week's provisional
+scores refreshed, with the same services the beat jobs run.
 """
 
 from __future__ import annotations
@@ -35,6 +42,12 @@ from django.utils import timezone
 from activities.models import Activity, ActivityType, Expectation, ReviewReason, Source, Status
 from activities.selectors import expectations_in_force
 from activities.services.config import default_activity_types_create
+from scoring.errors import ExemptionError
+from scoring.models import ExemptionRequest
+from scoring.services.close import close_due_weeks
+from scoring.services.exemptions import exemption_approve, exemption_reject, exemption_request
+from scoring.services.provisional import refresh_provisional_scores
+from scoring.services.recompute import recompute_pending
 
 from . import services
 from .errors import AccountabilityError
@@ -42,9 +55,12 @@ from .models import Membership, Organization, Role, Team, User, Weekday
 from .weeks import ONE_WEEK, align, current_week_start, week_start_for
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 — a published demo login (SPEC §6), not a secret
-HISTORY_WEEKS = 16  # members start this many weeks back: room for 12 closed weeks of history
-RECENT_JOIN_DAYS = 7  # the newcomer who shows ramp weeks
 HISTORY_CLOSED_WEEKS = 12  # weeks of activity history before the open one
+DEMO_RAMP_WEEKS = 2  # Organization.ramp_weeks' default: a new producer's first full weeks are excused
+# Members start this many weeks back: their ramp weeks (excused, no activity needed), then
+# the 12 weeks of history — so closing every week since they joined flags no empty week.
+HISTORY_WEEKS = HISTORY_CLOSED_WEEKS + DEMO_RAMP_WEEKS
+RECENT_JOIN_DAYS = 7  # the newcomer who shows ramp weeks
 STOPPED_WEEKS_AGO = 4  # the producer who stopped logging has nothing since this many weeks back
 DEMO_ID_PREFIX = "demo-"  # external_id of every seeded activity: the history is written once
 
@@ -78,6 +94,22 @@ class TeamSpec:
 
 
 @dataclass(frozen=True)
+class DemoExemption:
+    """An exemption request of a demo producer for the week `weeks_back` weeks before the
+    open one (0: the open week), for every expectation or the one of `activity_type`;
+    `decision` "approved" or "rejected" (by the first manager of their team), or "" to
+    leave it pending."""
+
+    email: str
+    weeks_back: int
+    reason: str
+    note: str
+    activity_type: str | None = None
+    decision: str = ""
+    decision_note: str = ""
+
+
+@dataclass(frozen=True)
 class OrganizationSpec:
     slug: str
     name: str
@@ -86,6 +118,7 @@ class OrganizationSpec:
     teams: tuple[TeamSpec, ...]  # the first team is "the first team" of SPEC §6
     week_start: int = Weekday.MONDAY
     targets: tuple[Target, ...] = ()
+    exemptions: tuple[DemoExemption, ...] = ()
 
 
 SUMMIT = OrganizationSpec(
@@ -137,6 +170,31 @@ SUMMIT = OrganizationSpec(
         Target("CRM entry", 5),
         Target("Marketing event", 1),
         Target("Social post", 5, team="Ridge"),  # Ridge's manager asks for more: the higher target counts
+    ),
+    exemptions=(
+        DemoExemption(
+            "megan.foster@summit.example",
+            3,
+            ExemptionRequest.Reason.PTO,
+            "Family trip, booked in January.",
+            decision=ExemptionRequest.Status.APPROVED,
+            decision_note="Enjoy the trip!",
+        ),
+        DemoExemption(
+            "kevin.obrien@summit.example",
+            2,
+            ExemptionRequest.Reason.OTHER,
+            "Busy with renewals, no time to log.",
+            decision=ExemptionRequest.Status.REJECTED,
+            decision_note="Renewals are part of the job — let's talk about logging them on Monday.",
+        ),
+        DemoExemption(
+            "carlos.ruiz@summit.example",
+            0,
+            ExemptionRequest.Reason.SICK,
+            "Flu since Tuesday; no events this week.",
+            activity_type="Marketing event",
+        ),
     ),
 )
 
@@ -269,12 +327,66 @@ def seed_activity_history(ctx: SeedContext) -> None:
     ctx.created["activities"] += len(rows)
 
 
+def seed_exemptions(ctx: SeedContext) -> None:
+    """The spec's exemption requests, each written once: a request of the same producer
+    with the same reason and note is taken to be it (whatever its week, so a re-run weeks
+    later adds none). A request the services refuse now (someone asked for overlapping
+    weeks while trying the demo) is left out."""
+    week = current_week_start(ctx.organization, ctx.now)
+    for spec in ctx.spec.exemptions:
+        membership = ctx.organization.memberships.filter(user__email__iexact=spec.email).select_related("user").first()
+        if membership is None:
+            continue
+        producer = membership.user
+        if ExemptionRequest.objects.filter(producer=producer, reason=spec.reason, note=spec.note).exists():
+            continue
+        expectation = None
+        if spec.activity_type:
+            in_force = expectations_in_force(organization=ctx.organization, week_start=week, team_id=membership.team_id)
+            expectation = next(
+                (e for e in in_force.values() if e.activity_type.name.lower() == spec.activity_type.lower()), None
+            )
+        week_from = week - spec.weeks_back * ONE_WEEK
+        manager = membership.team.managers.order_by("email").first() if membership.team_id else None
+        try:
+            exemption = exemption_request(
+                producer=producer,
+                week_from=week_from,
+                week_to=week_from,
+                expectation=expectation,
+                reason=spec.reason,
+                note=spec.note,
+                by=producer,
+            )
+            if spec.decision == ExemptionRequest.Status.APPROVED and manager is not None:
+                exemption_approve(exemption=exemption, by=manager, note=spec.decision_note)
+            elif spec.decision == ExemptionRequest.Status.REJECTED and manager is not None:
+                exemption_reject(exemption=exemption, by=manager, note=spec.decision_note)
+        except ExemptionError:
+            continue
+        ctx.created["exemptions"] += 1
+
+
+def seed_scores(ctx: SeedContext) -> None:
+    """Close every due week (the history's scores, ranks, streaks, flags, badges) and
+    refresh the open week's provisional scores — what the beat jobs would have done.
+
+    Pending recomputations go first: rows for weeks not closed yet are dropped (the close
+    below counts everything), rows for closed weeks recompute them. A re-run closes
+    nothing new and only updates the open week's scores in place."""
+    recompute_pending(organization=ctx.organization)
+    ctx.created["closed weeks"] += len(close_due_weeks(organization=ctx.organization, now=ctx.now))
+    refresh_provisional_scores(organization=ctx.organization, now=ctx.now)
+
+
 SEED_STEPS: list[Callable[[SeedContext], None]] = [
     seed_teams,
     seed_members,
     seed_activity_types,
     seed_expectations,
     seed_activity_history,
+    seed_exemptions,
+    seed_scores,
 ]
 
 

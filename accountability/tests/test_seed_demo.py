@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -23,6 +23,8 @@ from activities.models import Activity, ActivityType, Expectation, ReviewReason,
 from activities.selectors import expectations_in_force
 from activities.services.config import activity_type_update, expectation_set
 from activities.services.review import verification_sample_pick
+from scoring.models import BadgeAward, ExemptionRequest, Flag, WeekClose, WeeklyScore
+from scoring.services.exemptions import exemption_approve, exemption_request
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +55,13 @@ def counts() -> dict:
         "activity_types": ActivityType.objects.count(),
         "expectations": Expectation.objects.count(),
         "activities": Activity.objects.count(),
+        "scores": WeeklyScore.objects.count(),
+        "final scores": WeeklyScore.objects.filter(is_final=True).count(),
+        "flags": Flag.objects.count(),
+        "open flags": Flag.objects.filter(status=Flag.Status.OPEN).count(),
+        "badges": BadgeAward.objects.count(),
+        "exemptions": ExemptionRequest.objects.count(),
+        "week closes": WeekClose.objects.count(),
     }
 
 
@@ -118,7 +127,8 @@ def test_producers_have_history_room_and_one_recent_joiner():
     recent = [d for d in starts if d > today - dt.timedelta(weeks=12)]
     assert recent == [today - dt.timedelta(days=7)]
     established = [d for d in starts if d not in recent]
-    assert all(today - d >= dt.timedelta(weeks=16) for d in established)
+    # their ramp weeks (excused) and then the 12 weeks of history, all closed
+    assert all(today - d >= dt.timedelta(weeks=summit.ramp_weeks + demo.HISTORY_CLOSED_WEEKS) for d in established)
     assert all(d.weekday() == summit.week_start for d in established)  # a whole first week
 
 
@@ -140,10 +150,14 @@ def test_northwind_is_a_separate_small_organization():
     assert not Team.objects.filter(organization=northwind, managers__membership__organization__slug="summit").exists()
 
 
-def test_audit_events_written_while_seeding_have_no_actor():
+def test_audit_events_written_while_seeding_have_no_actor_but_the_demo_exemptions():
     seed()
     assert AuditEvent.objects.filter(action="membership.create").count() == Membership.objects.count()
-    assert not AuditEvent.objects.filter(actor__isnull=False).exists()
+    # the exemption requests and decisions go through the services, as the demo people
+    acted = AuditEvent.objects.filter(actor__isnull=False)
+    assert set(acted.values_list("action", flat=True)) == {"exemption.request", "exemption.approve", "exemption.reject"}
+    for event in acted.filter(action="exemption.request"):
+        assert event.actor_id == ExemptionRequest.objects.get(pk=event.object_id).producer_id
 
 
 def test_existing_password_is_kept_unless_reset_is_asked_for(client):
@@ -383,3 +397,188 @@ class TestActivityHistory:
 
         assert "nothing new" in seed()
         assert counts() == before
+
+
+# --- scoring (issue 4): closed weeks, streaks, ranks, badges, flags, exemptions ----------------
+
+# Members started 14 weeks before the open one: two ramp weeks (excused), then the history.
+RAMP = [THIS_WEEK - n * ONE_WEEK for n in range(demo.HISTORY_WEEKS, demo.HISTORY_CLOSED_WEEKS, -1)]
+CLOSED = [*RAMP, *HISTORY]  # every week closed by Thursday (last week's grace ended Wednesday)
+SCORE_FIELDS = ("producer_id", "week_start", "points", "completion", "met_all", "excused", "streak", "rank_org")
+
+
+def by_email(email: str) -> Membership:
+    return Membership.objects.select_related("user", "organization", "team").get(user__email=email)
+
+
+def points_of(user, week) -> int:
+    """SPEC §3: Σ quantity × the type's points over the week's non-rejected activities."""
+    rows = Activity.objects.filter(producer=user, week_start=week).exclude(status=Status.REJECTED)
+    return rows.aggregate(total=Sum(F("quantity") * F("activity_type__points")))["total"] or 0
+
+
+def approved_weeks(user) -> set:
+    return set(
+        ExemptionRequest.objects.filter(
+            producer=user, status=ExemptionRequest.Status.APPROVED, expectation__isnull=True
+        ).values_list("week_from", flat=True)
+    )
+
+
+@pytest.mark.usefixtures("seeded_once")
+class TestScoringHistory:
+    @pytest.fixture(autouse=True)
+    def _frozen(self):
+        with time_machine.travel(THURSDAY, tick=False):
+            yield
+
+    @pytest.fixture
+    def summit(self):
+        return Organization.objects.get(slug="summit")
+
+    def test_every_due_week_of_both_organizations_is_closed(self):
+        for slug in ("summit", "northwind"):
+            closed = WeekClose.objects.filter(organization__slug=slug)
+            assert sorted(closed.values_list("week_start", flat=True)) == CLOSED, slug
+
+    def test_every_producer_has_a_final_score_for_each_closed_week_they_were_active_in(self):
+        for membership in Membership.objects.filter(role=Role.PRODUCER).select_related("user"):
+            scores = WeeklyScore.objects.filter(producer=membership.user)
+            active = {w for w in CLOSED if membership.active_from <= w + dt.timedelta(days=6)}
+            assert set(scores.filter(is_final=True).values_list("week_start", flat=True)) == active
+            # and a provisional one for the open week, which has no flags or badges yet
+            assert list(scores.filter(is_final=False).values_list("week_start", flat=True)) == [THIS_WEEK]
+        assert not Flag.objects.filter(week_start=THIS_WEEK).exists()
+        assert not BadgeAward.objects.filter(week_start=THIS_WEEK).exists()
+
+    def test_scores_and_streaks_follow_the_activities(self):
+        """Recomputed by hand from the activities: points, met_all, and the streak (+1 for a
+        met week, carried over an excused one, 0 after a miss)."""
+        for membership in Membership.objects.filter(role=Role.PRODUCER).select_related("user", "organization"):
+            scores = {s.week_start: s for s in WeeklyScore.objects.filter(producer=membership.user, is_final=True)}
+            excused_weeks = approved_weeks(membership.user)
+            streak = 0
+            for week in CLOSED:
+                score = scores.get(week)
+                if score is None:  # the newcomer, before they joined
+                    continue
+                email = membership.user.email
+                assert score.points == points_of(membership.user, week), (email, week)
+                ramp_or_first = week in RAMP or membership.active_from > week
+                if ramp_or_first or week in excused_weeks:
+                    assert score.excused and score.met_all, (email, week)
+                else:
+                    assert not score.excused, (email, week)
+                    assert score.met_all == met_all(membership, week), (email, week)
+                    streak = streak + 1 if score.met_all else 0
+                assert score.streak == streak, (email, week)
+
+    def test_the_stars_are_on_twelve_week_streaks_with_their_badges(self, summit):
+        stars = [
+            m
+            for m in Membership.objects.filter(role=Role.PRODUCER).select_related("user")
+            if habit_of(m.user.email) == "star"
+        ]
+        assert len(stars) == 4  # three in Summit, one in Northwind
+        for membership in stars:
+            last = WeeklyScore.objects.get(producer=membership.user, week_start=HISTORY[-1])
+            assert last.streak == 12
+            badges = BadgeAward.objects.filter(producer=membership.user)
+            assert set(badges.filter(badge__code="streak-4").values_list("week_start", flat=True)) == {HISTORY[3]}
+            assert set(badges.filter(badge__code="streak-12").values_list("week_start", flat=True)) == {HISTORY[-1]}
+        streaks = WeeklyScore.objects.filter(organization=summit, week_start=HISTORY[-1], streak__gte=4)
+        assert streaks.count() >= 3
+
+    def test_one_producer_ranks_first_each_week_and_gets_top_of_the_week(self, summit):
+        for week in HISTORY:
+            scores = WeeklyScore.objects.filter(organization=summit, week_start=week, is_final=True)
+            best = max(scores.values_list("points", flat=True))
+            firsts = set(scores.filter(rank_org=1).values_list("producer_id", flat=True))
+            assert firsts == set(scores.filter(points=best).values_list("producer_id", flat=True)), week
+            top = BadgeAward.objects.filter(organization=summit, week_start=week, badge__code="top-of-the-week")
+            assert set(top.values_list("producer_id", flat=True)) == firsts, week
+            # team ranks start at 1 in every team
+            for team_id in set(scores.values_list("team_id", flat=True)):
+                assert scores.filter(team_id=team_id, rank_team=1).exists(), (week, team_id)
+
+    def test_the_one_who_stopped_has_open_flags_for_everything_in_the_last_weeks(self):
+        stopped = next(
+            p.email for t in demo.SUMMIT.teams for p in t.producers if p.habit == "stopped"
+        )  # Kevin, on Ridge: 5 social posts, 5 CRM entries, 1 marketing event
+        membership = by_email(stopped)
+        flags = Flag.objects.filter(producer=membership.user, kind=Flag.Kind.MISSED_EXPECTATION)
+        for week in HISTORY[-demo.STOPPED_WEEKS_AGO :]:
+            week_flags = flags.filter(week_start=week)
+            assert {(f.expectation.activity_type.name, f.actual, f.target, f.status) for f in week_flags} == {
+                ("Social post", 0, 5, Flag.Status.OPEN),
+                ("CRM entry", 0, 5, Flag.Status.OPEN),
+                ("Marketing event", 0, 1, Flag.Status.OPEN),
+            }, week
+        assert WeeklyScore.objects.get(producer=membership.user, week_start=HISTORY[-1]).streak == 0
+
+    def test_flags_are_exactly_the_missed_expectations_and_ramp_weeks_have_none(self):
+        assert not Flag.objects.filter(week_start__in=RAMP).exists()
+        for score in WeeklyScore.objects.filter(is_final=True, week_start__in=HISTORY):
+            open_flags = Flag.objects.filter(producer_id=score.producer_id, week_start=score.week_start, status="open")
+            missed = score.expectations_total - score.expectations_met
+            assert open_flags.count() == missed, (score.producer_id, score.week_start)
+
+    def test_demo_exemptions_approved_rejected_and_pending(self, summit):
+        exemptions = {e.status: e for e in ExemptionRequest.objects.filter(organization=summit)}
+        assert set(exemptions) == {"approved", "rejected", "pending"}
+        ridge = Team.objects.get(organization=summit, name="Ridge")
+        sofia = User.objects.get(email="sofia.romero@summit.example")
+        assert set(ridge.managers.all()) == {sofia}
+
+        approved = exemptions["approved"]
+        assert (approved.producer.email, approved.reason) == ("megan.foster@summit.example", "pto")
+        assert approved.week_from == approved.week_to == THIS_WEEK - 3 * ONE_WEEK
+        assert approved.expectation is None and approved.decided_by == sofia
+        score = WeeklyScore.objects.get(producer=approved.producer, week_start=approved.week_from)
+        previous = WeeklyScore.objects.get(producer=approved.producer, week_start=approved.week_from - ONE_WEEK)
+        assert score.excused and score.streak == previous.streak  # carried over the excused week
+        assert not Flag.objects.filter(producer=approved.producer, week_start=approved.week_from, status="open")
+
+        rejected = exemptions["rejected"]
+        assert rejected.producer.email == "kevin.obrien@summit.example" and rejected.decision_note
+        assert rejected.week_from == THIS_WEEK - 2 * ONE_WEEK and rejected.decided_by == sofia
+        assert not WeeklyScore.objects.get(producer=rejected.producer, week_start=rejected.week_from).excused
+        assert (
+            Flag.objects.filter(producer=rejected.producer, week_start=rejected.week_from, status="open").count() == 3
+        )
+
+        pending = exemptions["pending"]
+        assert pending.producer.email == "carlos.ruiz@summit.example" and pending.week_from == THIS_WEEK
+        assert pending.expectation.activity_type.name == "Marketing event" and pending.decided_by is None
+        assert not ExemptionRequest.objects.filter(organization__slug="northwind").exists()
+        # decided by the manager, as the audit log says
+        decided = AuditEvent.objects.filter(action__in=["exemption.approve", "exemption.reject"])
+        assert set(decided.values_list("actor__email", flat=True)) == {sofia.email}
+
+    def test_a_rerun_changes_no_score_flag_badge_or_exemption(self):
+        def state():
+            scores = sorted(WeeklyScore.objects.values_list(*SCORE_FIELDS, "is_final"))
+            flags = sorted(Flag.objects.values_list("id", "producer_id", "week_start", "expectation_id", "status"))
+            badges = sorted(BadgeAward.objects.values_list("id", "producer_id", "badge__code", "week_start"))
+            exemptions = sorted(ExemptionRequest.objects.values_list("id", "status", "week_from"))
+            return scores, flags, badges, exemptions, sorted(WeekClose.objects.values_list("id", "week_start"))
+
+        before, before_counts = state(), counts()
+        assert "nothing new" in seed()
+        assert state() == before
+        assert counts() == before_counts
+
+    def test_a_decision_taken_since_is_recomputed_on_the_next_run(self):
+        """An exemption approved while trying the demo queues its closed week; the next
+        seed_demo (like the close job) recomputes it."""
+        membership = by_email("aisha.bello@summit.example")
+        week = HISTORY[-5]
+        exemption = exemption_request(
+            producer=membership.user, week_from=week, week_to=week, reason="sick", by=membership.user
+        )
+        exemption_approve(exemption=exemption, by=User.objects.get(email="sofia.romero@summit.example"))
+        assert not WeeklyScore.objects.get(producer=membership.user, week_start=week).excused
+
+        seed()
+        assert WeeklyScore.objects.get(producer=membership.user, week_start=week).excused
+        assert WeekClose.objects.filter(organization=membership.organization).count() == len(CLOSED)
