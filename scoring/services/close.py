@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, Sum, Value, When
 from django.utils import timezone
 
-from accountability.models import Membership, Organization, Role
+from accountability.models import Membership, Organization, Role, User
 from accountability.services import audit_log
 from accountability.weeks import ONE_WEEK, align, current_week_start, week_closes_at, weeks_between
 from activities.models import Activity, Expectation
@@ -426,20 +426,18 @@ def _badges_write(*, week: _Week, lines: list[_Line], now: dt.datetime) -> None:
     badge_ids = badges_builtin()
     earned: dict[str, set[int]] = {code: set() for code in BUILTIN_BADGES}
     by_producer = {line.producer_id: line for line in lines}
-    first_timers = (
+    # Probe once per producer of the week, not once per activity: the NOT EXISTS runs on
+    # the (producer, week_start) index for each distinct producer only.
+    week_producers = (
         Activity.objects.filter(organization=week.organization, week_start=week.week_start)
         .exclude(status=ActivityStatus.REJECTED)
-        .filter(
-            ~Exists(
-                Activity.objects.filter(producer=OuterRef("producer"), week_start__lt=week.week_start).exclude(
-                    status=ActivityStatus.REJECTED
-                )
-            )
-        )
         .order_by()
-        .values_list("producer_id", flat=True)
-        .distinct()
+        .values("producer_id")
     )
+    earlier = Activity.objects.filter(producer=OuterRef("pk"), week_start__lt=week.week_start).exclude(
+        status=ActivityStatus.REJECTED
+    )
+    first_timers = User.objects.filter(pk__in=week_producers).filter(~Exists(earlier)).values_list("pk", flat=True)
     earned["first-activity"] = set(first_timers) & by_producer.keys()
     for line in lines:
         if line.streak_grew and line.streak in STREAK_BADGES:
