@@ -12,7 +12,11 @@ class AccountabilityError(Exception):
 
 
 class InvitationError(AccountabilityError):
-    pass
+    """`unknown`: the link matches no invitation at all (404), rather than a spent one (410)."""
+
+    def __init__(self, message: str, *, field: str | None = None, unknown: bool = False):
+        super().__init__(message, field=field)
+        self.unknown = unknown
 
 
 class MembershipError(AccountabilityError):

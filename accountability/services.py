@@ -4,8 +4,6 @@ memberships, invitations. Every write validates, runs in a transaction and is au
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +20,7 @@ from knox.models import AuthToken
 from .errors import AccountabilityError, InvitationError, MembershipError
 from .models import AuditEvent, Invitation, Membership, Notification, Organization, Role, Team, User
 from .signals import week_structure_changed
+from .tokens import token_hash, token_new
 
 WEEK_STRUCTURE = {"timezone", "week_start"}
 ORGANIZATION_SETTINGS = (
@@ -358,10 +357,6 @@ def user_reactivate(*, membership: Membership, by: User) -> Membership:
 # --- invitations -------------------------------------------------------------------
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def invitation_create(
     *, organization: Organization, by: User, email: str, role: str, team: Team | None = None, name: str = ""
 ) -> tuple[Invitation, str]:
@@ -371,7 +366,7 @@ def invitation_create(
     _validate_role_team(organization, role, team)
     if User.objects.filter(email__iexact=email).exists():
         raise InvitationError("Someone with this e-mail address already has an account.", field="email")
-    token = secrets.token_urlsafe(32)
+    token = token_new()
     now = timezone.now()
     with transaction.atomic():
         # A new invitation replaces any earlier open one for the same address.
@@ -384,7 +379,7 @@ def invitation_create(
             name=name.strip(),
             role=role,
             team=team,
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             invited_by=by,
             created_at=now,
             expires_at=now + dt.timedelta(days=settings.INVITATION_TTL_DAYS),
@@ -418,9 +413,9 @@ def _invitation_email(invitation: Invitation, token: str) -> None:
 
 def invitation_for_token(token: str) -> Invitation:
     """The usable invitation for a raw token; a clear error for unknown, used, revoked or expired links."""
-    invitation = Invitation.objects.select_related("organization", "team").filter(token_hash=_token_hash(token)).first()
+    invitation = Invitation.objects.select_related("organization", "team").filter(token_hash=token_hash(token)).first()
     if invitation is None:
-        raise InvitationError("This invitation link is not valid.")
+        raise InvitationError("This invitation link is not valid.", unknown=True)
     state = invitation.state
     if state != "pending":
         messages = {

@@ -20,10 +20,10 @@ from django.db.models import Avg, Count, Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from accountability.models import Organization, Role, Team
+from accountability.tokens import token_hash
 from accountability.weeks import current_week_start, local_date
 
 from .models import BadgeAward, TvLink, WeeklyScore
-from .services.tv_links import tv_token_hash
 
 Visibility = Organization.ScoreboardVisibility
 
@@ -247,6 +247,6 @@ def tv_link_for_token(token: str) -> TvLink | None:
     """The active TV link of a raw token, with its organization; None for unknown or revoked."""
     return (
         TvLink.objects.select_related("organization")
-        .filter(token_hash=tv_token_hash(token), revoked_at__isnull=True)
+        .filter(token_hash=token_hash(token), revoked_at__isnull=True)
         .first()
     )

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_http_methods
 from .. import services
 from ..errors import InvitationError
 from ..forms_auth import InvitationAcceptForm, LoginForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
-from ..models import Invitation
 
 security_log = logging.getLogger("accountability.security")
 
@@ -71,7 +70,7 @@ def invitation_accept(request, token):
     try:
         invitation = services.invitation_for_token(token)
     except InvitationError as error:
-        return _invitation_invalid(request, token, error)
+        return _invitation_invalid(request, error)
     context = {"invitation": invitation}
     if request.user.is_authenticated:
         # Accepting while signed in would mix two accounts in one browser session.
@@ -99,9 +98,7 @@ def _accept(form: InvitationAcceptForm, token: str):
     return None
 
 
-def _invitation_invalid(request, token: str, error: InvitationError):
+def _invitation_invalid(request, error: InvitationError):
     # Unknown links answer 404 like anything that does not exist; spent ones are 410 Gone.
-    known = Invitation.objects.filter(token_hash=services._token_hash(token)).exists()
-    return render(
-        request, "accountability/invitation_invalid.html", {"message": error.message}, status=410 if known else 404
-    )
+    status = 404 if error.unknown else 410
+    return render(request, "accountability/invitation_invalid.html", {"message": error.message}, status=status)

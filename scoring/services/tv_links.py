@@ -6,8 +6,6 @@ Creating and revoking are audited."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,14 +13,11 @@ from django.utils import timezone
 from accountability.errors import AccountabilityError
 from accountability.models import Organization, User
 from accountability.services import audit_log
+from accountability.tokens import token_hash, token_new
 
 from ..models import TvLink
 
 SEEN_EVERY = dt.timedelta(minutes=5)  # a wall screen polls every minute: record it sparingly
-
-
-def tv_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def tv_link_create(*, organization: Organization, name: str, by: User) -> tuple[TvLink, str]:
@@ -30,10 +25,10 @@ def tv_link_create(*, organization: Organization, name: str, by: User) -> tuple[
     name = name.strip()
     if not name:
         raise AccountabilityError("Give the screen a name, e.g. “Sales floor”.", field="name")
-    token = secrets.token_urlsafe(32)
+    token = token_new()
     with transaction.atomic():
         link = TvLink.objects.create(
-            organization=organization, name=name[:80], token_hash=tv_token_hash(token), created_by=by
+            organization=organization, name=name[:80], token_hash=token_hash(token), created_by=by
         )
         audit_log(organization=organization, actor=by, action="tv_link.create", obj=link, after={"name": link.name})
     return link, token

@@ -4,8 +4,8 @@ and the private rows (flags, exemptions) the board must never show."""
 import factory
 from django.utils import timezone
 
+from accountability.tokens import token_hash
 from scoring.models import Badge, BadgeAward, ExemptionRequest, Flag, TvLink, WeeklyScore
-from scoring.services.tv_links import tv_token_hash
 
 
 def _organization(row):
@@ -84,4 +84,4 @@ class TvLinkFactory(factory.django.DjangoModelFactory):
     organization = None
     name = factory.Sequence(lambda n: f"Screen {n}")
     token = factory.Sequence(lambda n: f"test-token-{n:04d}-abcdefghijklmnopqrstuvwxyz")
-    token_hash = factory.LazyAttribute(lambda link: tv_token_hash(link.token))
+    token_hash = factory.LazyAttribute(lambda link: token_hash(link.token))
