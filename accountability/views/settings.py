@@ -198,24 +198,26 @@ def member_edit(request, pk):
 @require_POST
 @leader_required
 def member_deactivate(request, pk):
-    member = get_member_for_user(request.user, pk, write=True)
-    try:
-        services.user_deactivate(membership=member, by=request.user)
-    except AccountabilityError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"{member.user} deactivated: signed out everywhere and no longer scored from today.")
-    return redirect("settings:users")
+    return _member_switch(
+        request, pk, services.user_deactivate, "deactivated: signed out everywhere and no longer scored from today."
+    )
 
 
 @require_POST
 @leader_required
 def member_reactivate(request, pk):
+    return _member_switch(
+        request, pk, services.user_reactivate, "reactivated; they can sign in again and are scored from today."
+    )
+
+
+def _member_switch(request, pk, service, done: str):
+    """Deactivate or reactivate a member through `service`; report the outcome."""
     member = get_member_for_user(request.user, pk, write=True)
     try:
-        services.user_reactivate(membership=member, by=request.user)
+        service(membership=member, by=request.user)
     except AccountabilityError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"{member.user} reactivated; they can sign in again and are scored from today.")
+        messages.success(request, f"{member.user} {done}")
     return redirect("settings:users")
