@@ -41,6 +41,7 @@ from accountability.services import audit_log
 from accountability.weeks import ONE_WEEK, align, current_week_start, week_closes_at, weeks_between
 from activities.models import Activity, Expectation
 from activities.models import Status as ActivityStatus
+from scoring.badges import BUILTIN_BADGES, STREAK_BADGES
 from scoring.locks import organization_lock
 from scoring.models import Badge, BadgeAward, ExemptionRequest, Flag, WeekClose, WeeklyScore
 
@@ -58,19 +59,6 @@ SCORE_COMPUTED_COLUMNS = [
     "is_final",
     "computed_at",
 ]
-
-BUILTIN_BADGES = {
-    "first-activity": ("First activity", "Logged a first activity.", "rocket-takeoff"),
-    "streak-4": ("4-week streak", "Met every expectation 4 weeks in a row.", "fire"),
-    "streak-12": ("12-week streak", "Met every expectation 12 weeks in a row.", "trophy"),
-    "top-of-the-week": ("Top of the week", "Most points in the organization this week.", "star"),
-    "perfect-month": (
-        "Perfect month",
-        "Met every expectation in every week of a calendar month.",
-        "calendar-check",
-    ),
-}
-STREAK_BADGES = {4: "streak-4", 12: "streak-12"}
 
 
 @dataclass
