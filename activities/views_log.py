@@ -354,8 +354,3 @@ def reject(request, pk):
     except ActivityError as error:
         return _decision_response(request, activity, error=error.message)
     return _decision_response(request, activity, done=f"Rejected {activity.activity_type} by {activity.producer}.")
-
-
-def queue_count_for(user) -> int:
-    """For the manager's home: how many activities wait for their decision."""
-    return verification_queue(user).count()

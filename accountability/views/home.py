@@ -6,7 +6,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from activities.views_log import queue_count_for, quick_log_context
+from activities.selectors import verification_queue
+from activities.views_log import quick_log_context
 
 from ..access import member_required, teams_visible_to
 from ..models import Membership, Role
@@ -20,9 +21,11 @@ HOME_TEMPLATES = {
 
 def _active_on(day, prefix: str = "") -> Q:
     """Memberships active on `day` (active_to is the last active day, inclusive)."""
-    return Q(**{f"{prefix}active_from__lte": day}) & (
-        Q(**{f"{prefix}active_to__isnull": True}) | Q(**{f"{prefix}active_to__gte": day})
-    ) & Q(**{f"{prefix}user__is_active": True})
+    return (
+        Q(**{f"{prefix}active_from__lte": day})
+        & (Q(**{f"{prefix}active_to__isnull": True}) | Q(**{f"{prefix}active_to__gte": day}))
+        & Q(**{f"{prefix}user__is_active": True})
+    )
 
 
 def teams_for_home(user, today):
@@ -50,5 +53,5 @@ def home(request):
     if membership.is_producer:  # this week's progress and the quick log (three queries)
         context.update(quick_log_context(request, membership=membership), next=request.path)
     elif membership.is_manager:
-        context["queue_count"] = queue_count_for(request.user)
+        context["queue_count"] = verification_queue(request.user).count()
     return render(request, HOME_TEMPLATES[membership.role], context)
